@@ -1,0 +1,5 @@
+"""Allow `python -m herald`."""
+
+from herald.cli import main
+
+main()

@@ -1,0 +1,326 @@
+"""Read models: what pages, the API and the CLI show. Plain data, JSON-ready."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import BaseModel
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
+
+from herald.domain import deadlines
+from herald.domain import steps as step_rules
+from herald.domain.access import Viewer, can_see
+from herald.domain.incident import Role
+from herald.domain.plan import FACTS
+from herald.errors import NotFound
+from herald.services.common import find_incident, label
+from herald.services.context import Herald
+from herald.services.steps import security_gate, step_states
+from herald.store.models import (
+    AuditEntry,
+    Fact,
+    Incident,
+    Link,
+    RetroNote,
+    RoleAssignment,
+    TimelineEvent,
+)
+
+
+class StepView(BaseModel):
+    """One checklist row."""
+
+    number: int
+    key: str
+    title: str
+    howto: str
+    calm: bool
+    state: str
+    at: datetime | None = None
+    by: str | None = None
+    link: str | None = None
+    note: str | None = None
+    na_reason: str | None = None
+    override: str | None = None
+    skipped: list[int] | None = None
+
+
+class RoleView(BaseModel):
+    """A person in a role, current or past."""
+
+    role: str
+    label: str
+    email: str
+    name: str
+    assigned_at: datetime
+    assigned_by: str
+    ended_at: datetime | None = None
+
+
+class DeadlineView(BaseModel):
+    """The disclosure deadline as people need to see it."""
+
+    aware_at: datetime
+    hours: float | None
+    due_at: datetime | None
+    state: str | None
+    left: str | None
+
+
+class SecurityView(BaseModel):
+    """What the security branch still needs."""
+
+    missing: list[str]
+    unsigned_facts: list[str]
+
+
+class IncidentSummary(BaseModel):
+    """A line of the incident list."""
+
+    id: int
+    ref: str
+    number: str | None
+    title: str
+    severity: str | None
+    security: bool
+    status: str
+    demo: bool
+    messenger: str | None
+    next_step: int | None
+    next_title: str | None
+    steps_settled: int
+    created_at: datetime
+    updated_at: datetime
+    version: int
+    deadline: DeadlineView | None
+
+
+class LinkView(BaseModel):
+    """A link of the incident."""
+
+    id: int
+    kind: str
+    url: str
+    label: str
+    added_at: datetime
+    added_by: str
+
+
+class IncidentDetail(IncidentSummary):
+    """Everything about one incident's header and checklist."""
+
+    roles: list[RoleView]
+    role_history: list[RoleView]
+    links: list[LinkView]
+    steps: list[StepView]
+    security_gate: SecurityView | None
+    previous_names: list[str]
+
+
+class FactView(BaseModel):
+    """One blank of the plan, filled or not."""
+
+    key: str
+    label: str
+    help: str
+    value: str | None = None
+    provided_by: str | None = None
+    source: str | None = None
+    recorded_at: datetime | None = None
+    recorded_by: str | None = None
+    signed_off_by: str | None = None
+    signed_off_at: datetime | None = None
+    version: int | None = None
+
+
+class RetroView(BaseModel):
+    """A parked process idea."""
+
+    text: str
+    at: datetime
+    by: str
+
+
+class PlanView(BaseModel):
+    """The communication plan: header, facts, retro notes."""
+
+    incident: IncidentDetail
+    facts: list[FactView]
+    retro: list[RetroView]
+
+
+class TimelineRow(BaseModel):
+    """One timeline row."""
+
+    key: str
+    title: str
+    planned_at: datetime | None
+    completed_at: datetime | None
+    link: str | None
+    na: bool
+    na_reason: str | None
+
+
+class AuditRow(BaseModel):
+    """One audit entry."""
+
+    at: datetime
+    actor: str
+    action: str
+    target: str
+    before: object = None
+    after: object = None
+
+
+def _members(inc: Incident) -> list[str]:
+    return [r.person.email for r in inc.roles] + [inc.created_by]
+
+
+def _visible(s: Session, ref: str, viewer: Viewer | None) -> Incident:
+    inc = find_incident(s, ref)
+    if not can_see(security=inc.security, members=_members(inc), viewer=viewer):
+        raise NotFound(f"no incident {ref!r}")  # the same answer as a missing one
+    return inc
+
+
+def _deadline(h: Herald, inc: Incident, met_at: datetime | None) -> DeadlineView | None:
+    if inc.aware_at is None:
+        return None
+    if inc.disclosure_hours is None:
+        return DeadlineView(aware_at=inc.aware_at, hours=None, due_at=None, state=None,
+                            left=None)
+    d = deadlines.Deadline(inc.aware_at, inc.disclosure_hours, met_at)
+    now = h.clock.now()
+    state = d.state(now, h.settings.disclosure_warning_hours)
+    return DeadlineView(aware_at=inc.aware_at, hours=inc.disclosure_hours, due_at=d.due_at,
+                        state=state.value,
+                        left=None if met_at else deadlines.describe(d.left(now)))
+
+
+def _summary_fields(h: Herald, inc: Incident, met_at: datetime | None) -> dict[str, object]:
+    states = step_states(inc)
+    nxt = step_rules.next_step(states)
+    messenger = next((r.person.email for r in inc.roles
+                      if r.role == Role.MESSENGER.value and r.ended_at is None), None)
+    return dict(
+        id=inc.id, ref=label(inc), number=inc.number, title=inc.title, severity=inc.severity,
+        security=inc.security, status=inc.status, demo=inc.demo, messenger=messenger,
+        next_step=nxt.number if nxt else None, next_title=nxt.title if nxt else None,
+        steps_settled=sum(1 for v in states.values() if v is not step_rules.StepState.PENDING),
+        created_at=inc.created_at, updated_at=inc.updated_at, version=inc.version,
+        deadline=_deadline(h, inc, met_at),
+    )
+
+
+def _emails_sent_at(s: Session, incident_ids: list[int]) -> dict[int, datetime]:
+    rows = s.execute(select(TimelineEvent.incident_id, TimelineEvent.completed_at).where(
+        TimelineEvent.incident_id.in_(incident_ids), TimelineEvent.key == "emails_sent",
+        TimelineEvent.completed_at.is_not(None))).all()
+    return {i: at for i, at in rows if at is not None}
+
+
+def list_incidents(
+    h: Herald, *, viewer: Viewer | None = None, status: str | None = "open"
+) -> list[IncidentSummary]:
+    """Incidents newest first (open ones by default), filtered by need-to-know."""
+    with h.db.sessions() as s:
+        q = (select(Incident).options(selectinload(Incident.steps),
+                                      selectinload(Incident.roles))
+             .order_by(Incident.created_at.desc(), Incident.id.desc()))
+        if status:
+            q = q.where(Incident.status == status)
+        found = [i for i in s.scalars(q).all()
+                 if can_see(security=i.security, members=_members(i), viewer=viewer)]
+        met = _emails_sent_at(s, [i.id for i in found])
+        return [IncidentSummary.model_validate(_summary_fields(h, i, met.get(i.id)))
+                for i in found]
+
+
+def _role_view(r: RoleAssignment) -> RoleView:
+    role = Role(r.role)
+    return RoleView(role=r.role, label=role.label, email=r.person.email, name=r.person.name,
+                    assigned_at=r.assigned_at, assigned_by=r.assigned_by, ended_at=r.ended_at)
+
+
+def _detail(h: Herald, s: Session, inc: Incident) -> IncidentDetail:
+    gate = security_gate(s, inc)
+    renames = s.scalars(select(AuditEntry).where(AuditEntry.incident_id == inc.id,
+                                                 AuditEntry.action == "incident.renamed")
+                        .order_by(AuditEntry.id)).all()
+    previous = [_name(e.before) for e in renames]
+    by_number = {r.number: r for r in inc.steps}
+    steps = [StepView(number=st.number, key=st.key, title=st.title, howto=st.howto,
+                      calm=st.calm, state=by_number[st.number].state, at=by_number[st.number].at,
+                      by=by_number[st.number].by, link=by_number[st.number].link,
+                      note=by_number[st.number].note, na_reason=by_number[st.number].na_reason,
+                      override=by_number[st.number].override_reason,
+                      skipped=by_number[st.number].skipped)
+             for st in step_rules.STEPS]
+    links = s.scalars(select(Link).where(Link.incident_id == inc.id).order_by(Link.id)).all()
+    met = _emails_sent_at(s, [inc.id]).get(inc.id)
+    return IncidentDetail(
+        **_summary_fields(h, inc, met),
+        roles=[_role_view(r) for r in inc.roles if r.ended_at is None],
+        role_history=[_role_view(r) for r in inc.roles if r.ended_at is not None],
+        links=[LinkView(id=li.id, kind=li.kind, url=li.url, label=li.label,
+                        added_at=li.added_at, added_by=li.added_by) for li in links],
+        steps=steps,
+        security_gate=SecurityView(missing=gate.missing, unsigned_facts=list(gate.unsigned_facts))
+        if gate else None,
+        previous_names=previous,
+    )
+
+
+def _name(before: object) -> str:
+    if isinstance(before, dict):
+        number, title = before.get("number"), before.get("title")
+        return f"{number} {title}" if number else str(title)
+    return str(before)
+
+
+def incident_detail(h: Herald, ref: str, *, viewer: Viewer | None = None) -> IncidentDetail:
+    """One incident's header, people, links and checklist."""
+    with h.db.sessions() as s:
+        return _detail(h, s, _visible(s, ref, viewer))
+
+
+def plan(h: Herald, ref: str, *, viewer: Viewer | None = None) -> PlanView:
+    """The communication plan of one incident."""
+    with h.db.sessions() as s:
+        inc = _visible(s, ref, viewer)
+        facts = {f.key: f for f in s.scalars(select(Fact).where(Fact.incident_id == inc.id))}
+        views = []
+        for field in FACTS:
+            f = facts.get(field.key)
+            views.append(FactView(key=field.key, label=field.label, help=field.help) if f is None
+                         else FactView(key=field.key, label=field.label, help=field.help,
+                                       value=f.value, provided_by=f.provided_by,
+                                       source=f.source, recorded_at=f.recorded_at,
+                                       recorded_by=f.recorded_by, signed_off_by=f.signed_off_by,
+                                       signed_off_at=f.signed_off_at, version=f.version))
+        notes = s.scalars(select(RetroNote).where(RetroNote.incident_id == inc.id)
+                          .order_by(RetroNote.id)).all()
+        return PlanView(incident=_detail(h, s, inc), facts=views,
+                        retro=[RetroView(text=n.text, at=n.at, by=n.by) for n in notes])
+
+
+def timeline(h: Herald, ref: str, *, viewer: Viewer | None = None) -> list[TimelineRow]:
+    """The timeline rows in order."""
+    with h.db.sessions() as s:
+        inc = _visible(s, ref, viewer)
+        rows = s.scalars(select(TimelineEvent).where(TimelineEvent.incident_id == inc.id)
+                         .order_by(TimelineEvent.position)).all()
+        return [TimelineRow(key=r.key, title=r.title, planned_at=r.planned_at,
+                            completed_at=r.completed_at, link=r.link, na=r.na,
+                            na_reason=r.na_reason) for r in rows]
+
+
+def audit_log(h: Herald, ref: str, *, viewer: Viewer | None = None) -> list[AuditRow]:
+    """Every change to one incident, oldest first."""
+    with h.db.sessions() as s:
+        inc = _visible(s, ref, viewer)
+        rows = s.scalars(select(AuditEntry).where(AuditEntry.incident_id == inc.id)
+                         .order_by(AuditEntry.id)).all()
+        return [AuditRow(at=r.at, actor=r.actor, action=r.action, target=r.target,
+                         before=r.before, after=r.after) for r in rows]

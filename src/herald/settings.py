@@ -1,0 +1,55 @@
+"""Herald's one settings object, read from HERALD_* variables and an optional herald.toml."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field, SecretStr
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+
+class Settings(BaseSettings):
+    """Configuration; nothing reads it at import time, callers build it at the edge."""
+
+    model_config = SettingsConfigDict(env_prefix="HERALD_", toml_file="herald.toml", extra="ignore")
+
+    home: Path = Field(default=Path("herald-data"), description="Data folder (SQLite, files).")
+    database_url: SecretStr | None = Field(
+        default=None, description="SQLAlchemy URL; unset means SQLite in HERALD_HOME."
+    )
+    user: str | None = Field(default=None, description="Acting person's email for the CLI.")
+    host: str = Field(default="127.0.0.1", description="Address `herald serve` listens on.")
+    port: int = Field(default=8400, description="Port `herald serve` listens on.")
+    base_url: str | None = Field(default=None, description="Public URL of this Herald.")
+    secret_key: SecretStr | None = Field(
+        default=None, description="Signs sessions; generated into HERALD_HOME when unset."
+    )
+    support_address: str = Field(
+        default="support@example.com", description="Support address copied on customer email."
+    )
+    disclosure_warning_hours: float = Field(
+        default=12, description="Warn when a disclosure deadline is this close."
+    )
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """Environment wins over herald.toml."""
+        return (init_settings, env_settings, TomlConfigSettingsSource(settings_cls))
+
+    def sqlalchemy_url(self) -> str:
+        """The database URL to connect to, defaulting to SQLite inside HERALD_HOME."""
+        if self.database_url is not None:
+            return self.database_url.get_secret_value()
+        return f"sqlite:///{(self.home / 'herald.db').resolve()}"

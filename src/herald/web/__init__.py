@@ -1,0 +1,1 @@
+"""The web workspace: pages, JSON API and operations endpoints."""

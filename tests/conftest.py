@@ -1,0 +1,128 @@
+"""Fixtures: a fresh Herald on SQLite and on PostgreSQL for every service test."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from herald.clock import FixedClock
+from herald.services.context import Herald
+from herald.settings import Settings
+from herald.store.db import Database
+from herald.store.models import Base
+
+REQUIRE_ALL = os.environ.get("HERALD_REQUIRE_ALL") == "1"
+PG_URL = os.environ.get("HERALD_TEST_DATABASE_URL")
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """With HERALD_REQUIRE_ALL=1 (make test, CI) a skipped test fails the run."""
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    skipped = len(reporter.stats.get("skipped", [])) if reporter else 0
+    if REQUIRE_ALL and skipped and exitstatus == 0:
+        reporter.write_line(f"HERALD_REQUIRE_ALL: {skipped} test(s) skipped; failing the run")
+        session.exitstatus = 1
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A migrated SQLite file, copied for each test (migrating once keeps tests fast)."""
+    path = tmp_path_factory.mktemp("template") / "herald.db"
+    db = Database(f"sqlite:///{path}")
+    db.migrate()
+    db.dispose()
+    return path
+
+
+def _pg_ready() -> str:
+    if not PG_URL:
+        msg = "HERALD_TEST_DATABASE_URL is not set"
+        if REQUIRE_ALL:
+            pytest.fail(msg + " (required by HERALD_REQUIRE_ALL)")
+        pytest.skip(msg)
+    url = make_url(PG_URL.replace("postgresql://", "postgresql+psycopg://", 1))
+    admin = create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        exists = conn.scalar(text("SELECT 1 FROM pg_database WHERE datname = :n"),
+                             {"n": url.database})
+        if not exists:
+            conn.execute(text(f'CREATE DATABASE "{url.database}"'))
+    admin.dispose()
+    return url.render_as_string(hide_password=False)
+
+
+@pytest.fixture(scope="session")
+def pg_database() -> Iterator[str]:
+    """The PostgreSQL test database, emptied and migrated once per session."""
+    url = _pg_ready()
+    engine = create_engine(url, isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        conn.execute(text("DROP SCHEMA public CASCADE"))
+        conn.execute(text("CREATE SCHEMA public"))
+    engine.dispose()
+    db = Database(url)
+    db.migrate()
+    db.dispose()
+    yield url
+
+
+def _truncate_pg(db: Database) -> None:
+    names = ", ".join(t.name for t in Base.metadata.sorted_tables)
+    with db.engine.begin() as conn:
+        conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A fresh, migrated database URL on each backend."""
+    if request.param == "sqlite":
+        path = tmp_path / "herald.db"
+        shutil.copy(request.getfixturevalue("sqlite_template"), path)
+        yield f"sqlite:///{path}"
+    else:
+        url = request.getfixturevalue("pg_database")
+        db = Database(url)
+        _truncate_pg(db)
+        db.dispose()
+        yield url
+
+
+@pytest.fixture
+def clock() -> FixedClock:
+    """A clock tests move by hand."""
+    return FixedClock()
+
+
+@pytest.fixture
+def settings(tmp_path: Path, database_url: str) -> Settings:
+    """Settings pointing at the test's own database and data folder."""
+    return Settings(home=tmp_path / "home", database_url=database_url)  # type: ignore[arg-type]
+
+
+@pytest.fixture
+def h(settings: Settings, clock: FixedClock) -> Iterator[Herald]:
+    """A Herald on a fresh database with a fixed clock."""
+    settings.home.mkdir(parents=True, exist_ok=True)
+    db = Database(settings.sqlalchemy_url())
+    yield Herald(db=db, settings=settings, clock=clock)
+    db.dispose()
+
+
+@pytest.fixture
+def cli_env(monkeypatch: pytest.MonkeyPatch, settings: Settings) -> Iterator[Settings]:
+    """Point the in-process CLI at the test database."""
+    from herald.cli.common import herald
+
+    monkeypatch.setenv("HERALD_HOME", str(settings.home))
+    assert settings.database_url is not None
+    monkeypatch.setenv("HERALD_DATABASE_URL", settings.database_url.get_secret_value())
+    monkeypatch.delenv("HERALD_USER", raising=False)
+    herald.cache_clear()
+    yield settings
+    herald.cache_clear()
