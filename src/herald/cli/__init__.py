@@ -9,24 +9,24 @@ import typer
 from pydantic import ValidationError
 from sqlalchemy.exc import SQLAlchemyError
 
-from herald.cli import incidents, plan, steps, system
+from herald.cli import incidents, plan, steps, system, users
 from herald.cli.common import app
 from herald.errors import HeraldError
 
-__all__ = ["app", "incidents", "main", "plan", "steps", "system"]
+__all__ = ["app", "incidents", "main", "plan", "steps", "system", "users"]
 
 
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI; every failure ends as one line on stderr and a non-zero exit code."""
     command = typer.main.get_command(app)
     try:
-        command.main(args=argv, prog_name="herald", standalone_mode=False)
-    except click.exceptions.Exit as exc:
+        code = command.main(args=argv, prog_name="herald", standalone_mode=False)
+    except (typer.Exit, click.exceptions.Exit) as exc:
         return _exit(exc.exit_code, argv)
-    except click.ClickException as exc:
-        exc.show()
-        return _exit(exc.exit_code, argv)
-    except click.Abort:
+    except (typer.TyperException, click.ClickException) as exc:
+        # Typer >= 0.29 vendors Click: its usage errors are TyperExceptions, not Click's.
+        return _exit(_usage_error(exc), argv)
+    except (typer.Abort, click.Abort):
         print("aborted", file=sys.stderr)
         return _exit(1, argv)
     except HeraldError as exc:
@@ -41,7 +41,21 @@ def main(argv: list[str] | None = None) -> int:
         detail = str(getattr(exc, "orig", exc)).strip().splitlines()[0]
         print(f"error: database: {detail}", file=sys.stderr)
         return _exit(1, argv)
-    return _exit(0, argv)
+    # Without standalone mode, an Exit raised inside a command comes back as its code.
+    return _exit(code if isinstance(code, int) else 0, argv)
+
+
+def _usage_error(exc: typer.TyperException | click.ClickException) -> int:
+    """Print a usage error as one line (help text, for a bare group, as it is)."""
+    message = exc.format_message().strip()
+    if "\n" in message:  # `herald incident` alone: the help text is the answer
+        print(message, file=sys.stderr)
+    else:
+        ctx = getattr(exc, "ctx", None)
+        hint = f" (see: {ctx.command_path} --help)" if ctx is not None else ""
+        print(f"error: {message}{hint}", file=sys.stderr)
+    code = getattr(exc, "exit_code", 2)
+    return code if isinstance(code, int) else 2
 
 
 def _exit(code: int, argv: list[str] | None) -> int:

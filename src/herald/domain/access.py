@@ -1,12 +1,31 @@
-"""Need-to-know: who may see an incident."""
+"""Need-to-know and account roles: who may see an incident, and who may change it."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from enum import StrEnum
+
+from herald.errors import InvalidInput
+
+
+class AccountRole(StrEnum):
+    """What an account is in the organisation (not what it is on one incident)."""
+
+    ADMIN = "admin"
+    SUPPORT = "support"  # may be messenger or buddy
+    SUPPORT_LEADERSHIP = "support_leadership"
+    SECURITY = "security"
+    ACCOUNT_TEAM = "account_team"  # CE / AE
+    REVIEWER = "reviewer"  # marketing, legal, incident leads
+    VIEWER = "viewer"
+
 
 # Account roles that see every incident, security ones included.
-SEES_ALL_SECURITY = frozenset({"admin", "security"})
+SEES_ALL_SECURITY = frozenset({AccountRole.ADMIN.value, AccountRole.SECURITY.value})
+# Account roles that may run any incident they can see.
+RUNS_INCIDENTS = frozenset({AccountRole.ADMIN.value, AccountRole.SUPPORT.value,
+                            AccountRole.SUPPORT_LEADERSHIP.value, AccountRole.SECURITY.value})
 
 
 @dataclass(frozen=True)
@@ -16,6 +35,11 @@ class Viewer:
     email: str
     roles: frozenset[str] = field(default_factory=frozenset)
 
+    @property
+    def is_admin(self) -> bool:
+        """Admins manage accounts."""
+        return AccountRole.ADMIN.value in self.roles
+
 
 def can_see(*, security: bool, members: Iterable[str], viewer: Viewer | None) -> bool:
     """A security incident is visible to its members, the security role and admins only."""
@@ -24,3 +48,30 @@ def can_see(*, security: bool, members: Iterable[str], viewer: Viewer | None) ->
     if viewer.roles & SEES_ALL_SECURITY:
         return True
     return viewer.email.lower() in {m.lower() for m in members}
+
+
+def can_act(*, members: Iterable[str], viewer: Viewer | None) -> bool:
+    """Support, leadership, security and admins run incidents; others only in their own."""
+    if viewer is None or viewer.roles & RUNS_INCIDENTS:
+        return True
+    return viewer.email.lower() in {m.lower() for m in members}
+
+
+def can_open_incidents(viewer: Viewer | None) -> bool:
+    """Who may open a new incident workspace."""
+    return viewer is None or bool(viewer.roles & RUNS_INCIDENTS)
+
+
+def parse_account_roles(values: Iterable[str]) -> list[str]:
+    """Validate account role names; unknown ones are an error naming the valid set."""
+    out = []
+    for value in values:
+        key = value.strip().lower().replace("-", "_").replace(" ", "_")
+        if not key:
+            continue
+        if key not in {r.value for r in AccountRole}:
+            names = ", ".join(r.value for r in AccountRole)
+            raise InvalidInput(f"unknown account role {value!r}; roles are: {names}")
+        if key not in out:
+            out.append(key)
+    return out

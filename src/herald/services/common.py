@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import flag_modified
 
 from herald.domain.incident import looks_like_number, normalize_email, parse_number
 from herald.errors import Conflict, InvalidInput, NotFound
@@ -41,11 +42,15 @@ def check_version(incident: Incident, expected: int | None) -> None:
 def touch(incident: Incident, now: datetime) -> None:
     """Mark the incident changed so the version check guards every change to it."""
     incident.updated_at = now
+    # Setting the same time again (a coarse or fixed clock) is no change to SQLAlchemy, so
+    # without this the row is not updated, the version not bumped, and a concurrent change to
+    # the incident's steps, roles or facts would go unnoticed.
+    flag_modified(incident, "updated_at")
 
 
 def label(incident: Incident) -> str:
-    """How people refer to the incident: its number, else its id."""
-    return incident.number or f"#{incident.id}"
+    """How people and URLs refer to the incident: its number, else its id."""
+    return incident.number or str(incident.id)
 
 
 def actor_email(actor: str) -> str:

@@ -4,15 +4,23 @@ from __future__ import annotations
 
 import uvicorn
 
+from herald.services import accounts
 from herald.services.context import Herald
 from herald.web.app import create_app
 
 
 def run(h: Herald, *, host: str | None = None, port: int | None = None) -> None:
-    """Serve Herald until interrupted."""
+    """Serve Herald until interrupted; the first start prints the one-time setup link."""
     host = host or h.settings.host
     port = port or h.settings.port
     app = create_app(h)
     shown = "localhost" if host in {"127.0.0.1", "0.0.0.0"} else host  # noqa: S104
-    print(f"Herald is running: open http://{shown}:{port}/  (Ctrl+C stops it)", flush=True)
+    base = (h.settings.base_url or f"http://{shown}:{port}").rstrip("/")
+    print(f"Herald is running: open {base}/  (Ctrl+C stops it)", flush=True)
+    token = accounts.setup_link_token(h)
+    if token:
+        print(f"No account exists yet. Create the first admin here (works once):\n"
+              f"  {base}/setup?token={token}\n"
+              f"or run: herald user add EMAIL --name NAME --role admin", flush=True)
+    print("Want an example incident to explore? Run: herald demo", flush=True)
     uvicorn.run(app, host=host, port=port, log_level="warning")

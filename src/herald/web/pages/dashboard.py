@@ -1,0 +1,48 @@
+"""The dashboard: open incidents (need-to-know applied) and opening a new one."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import Response
+
+from herald.domain.access import can_open_incidents
+from herald.errors import Forbidden
+from herald.services import incidents, views
+from herald.web.render import redirect, render
+from herald.web.security import Caller, check_csrf, herald_of, require_caller
+
+router = APIRouter(include_in_schema=False)
+
+
+@router.get("/")
+def dashboard(request: Request, caller: Annotated[Caller, Depends(require_caller)],
+              show: str = "open") -> Response:
+    """Open incidents, newest first; security incidents only for those who may know."""
+    h = herald_of(request)
+    rows = views.list_incidents(h, viewer=caller.account.viewer,
+                                status=None if show == "all" else "open")
+    return render(request, "dashboard.html", incidents=rows, show=show,
+                  may_open=can_open_incidents(caller.account.viewer))
+
+
+@router.post("/incidents", dependencies=[Depends(check_csrf)])
+def open_incident(
+    request: Request,
+    caller: Annotated[Caller, Depends(require_caller)],
+    title: Annotated[str, Form()],
+    number: Annotated[str, Form()] = "",
+    severity: Annotated[str, Form()] = "",
+    security: Annotated[bool, Form()] = False,
+) -> Response:
+    """Open a new incident with the signed-in person as messenger."""
+    if not can_open_incidents(caller.account.viewer):
+        raise Forbidden("your account may not open incidents")
+    me = caller.account
+    ref = incidents.create_incident(herald_of(request), title=title, actor=me.email,
+                                    messenger=me.email, messenger_name=me.name,
+                                    number=number or None, severity=severity or None,
+                                    security=security)
+    return redirect(request, f"/incidents/{ref}", message=f"Incident {ref} opened. "
+                    "Start with step 1.")
