@@ -1,0 +1,53 @@
+"""FastAPI dependencies shared by pages and the API: who asks, and may they see or act."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, Path, Request
+
+from herald.services.context import Herald
+from herald.services.guard import authorize
+from herald.web.security import Caller, check_csrf, herald_of, require_caller
+
+RefPath = Annotated[str, Path(description="Incident number (inc-42) or id (7).")]
+
+
+@dataclass(frozen=True)
+class Seen:
+    """An incident the caller may see, with the Herald and the caller."""
+
+    h: Herald
+    caller: Caller
+    ref: str
+
+    @property
+    def actor(self) -> str:
+        """The caller's email, recorded on every change."""
+        return self.caller.account.email
+
+
+def seen_incident(
+    request: Request, ref: RefPath, caller: Annotated[Caller, Depends(require_caller)]
+) -> Seen:
+    """The incident if the caller may know of it; 404 otherwise (before any body is read)."""
+    h = herald_of(request)
+    authorize(h, ref, caller.account.viewer)
+    return Seen(h, caller, ref)
+
+
+async def acting_incident(
+    request: Request, ref: RefPath, caller: Annotated[Caller, Depends(require_caller)]
+) -> Seen:
+    """The incident if the caller may change it: 404 when hidden, 403 on a bad CSRF token."""
+    h = herald_of(request)
+    authorize(h, ref, caller.account.viewer)
+    await check_csrf(request)
+    authorize(h, ref, caller.account.viewer, act=True)
+    return Seen(h, caller, ref)
+
+
+Viewing = Annotated[Seen, Depends(seen_incident)]
+Acting = Annotated[Seen, Depends(acting_incident)]
+SignedIn = Annotated[Caller, Depends(require_caller)]
