@@ -230,3 +230,18 @@ class SetupToken(Base):
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class Heartbeat(Base):
+    """The last sign of life of a background process; /healthz reads it to tell a stuck worker.
+
+    One row per process name (e.g. "worker@host-1"): a clean stop deletes the row, a crash
+    leaves it ageing until /healthz calls the worker stale.
+    """
+
+    __tablename__ = "heartbeats"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    kind: Mapped[str] = mapped_column(String(30), index=True)
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    beat_at: Mapped[datetime] = mapped_column(UTCDateTime())
