@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -35,6 +36,28 @@ class Settings(BaseSettings):
     disclosure_warning_hours: float = Field(
         default=12, description="Warn when a disclosure deadline is this close."
     )
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
+        default="INFO", description="Lowest level of log lines written (DEBUG adds health checks)."
+    )
+    log_format: Literal["json", "text"] = Field(
+        default="json", description="json: one JSON object per line; text: for reading by eye."
+    )
+    metrics_token: SecretStr | None = Field(
+        default=None,
+        description="Bearer token /metrics requires; unset means loopback clients only.",
+    )
+    worker_stale_seconds: float = Field(
+        default=120, description="A worker silent this long makes /healthz fail."
+    )
+
+    @field_validator("log_level", "log_format", mode="before")
+    @classmethod
+    def _any_case(cls, value: object) -> object:
+        """HERALD_LOG_LEVEL=info and HERALD_LOG_FORMAT=JSON are meant kindly; accept them."""
+        if not isinstance(value, str):
+            return value
+        return value.strip().upper() if value.strip().lower() in {
+            "debug", "info", "warning", "error"} else value.strip().lower()
 
     @classmethod
     def settings_customise_sources(
