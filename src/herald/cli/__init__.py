@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 
 import click
@@ -9,11 +10,11 @@ import typer
 from pydantic import ValidationError
 from sqlalchemy.exc import SQLAlchemyError
 
-from herald.cli import incidents, plan, steps, system, users
+from herald.cli import contacts, incidents, plan, steps, system, users
 from herald.cli.common import app
 from herald.errors import HeraldError
 
-__all__ = ["app", "incidents", "main", "plan", "steps", "system", "users"]
+__all__ = ["app", "contacts", "incidents", "main", "plan", "steps", "system", "users"]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -41,6 +42,16 @@ def main(argv: list[str] | None = None) -> int:
         detail = str(getattr(exc, "orig", exc)).strip().splitlines()[0]
         print(f"error: database: {detail}", file=sys.stderr)
         return _exit(1, argv)
+    except OSError as exc:
+        where = f"{exc.filename}: " if exc.filename else ""
+        print(f"error: {where}{exc.strerror or exc}", file=sys.stderr)
+        return _exit(1, argv)
+    except Exception as exc:  # a bug: still one line, the traceback only on request
+        if os.environ.get("HERALD_DEBUG"):
+            raise
+        print(f"error: unexpected {type(exc).__name__}: {exc} (a bug in Herald; "
+              "HERALD_DEBUG=1 shows the traceback)", file=sys.stderr)
+        return _exit(70, argv)
     # Without standalone mode, an Exit raised inside a command comes back as its code.
     return _exit(code if isinstance(code, int) else 0, argv)
 

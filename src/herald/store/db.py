@@ -59,6 +59,7 @@ class Database:
         self.url = url
         self.engine = make_engine(url)
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
+        self._head: str | None = None
 
     @property
     def dialect(self) -> str:
@@ -71,8 +72,10 @@ class Database:
             return MigrationContext.configure(conn).get_current_revision()
 
     def head_revision(self) -> str | None:
-        """The newest migration shipped with this Herald."""
-        return ScriptDirectory.from_config(alembic_config(self.engine)).get_current_head()
+        """The newest migration shipped with this Herald (read once: it cannot change)."""
+        if self._head is None:
+            self._head = ScriptDirectory.from_config(alembic_config(self.engine)).get_current_head()
+        return self._head
 
     def migrate(self) -> bool:
         """Bring the schema up to date; returns True when anything was applied."""

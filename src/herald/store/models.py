@@ -245,3 +245,8 @@ class Heartbeat(Base):
     kind: Mapped[str] = mapped_column(String(30), index=True)
     started_at: Mapped[datetime] = mapped_column(UTCDateTime())
     beat_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+# The customer-list tables live in their own module; importing it here registers them on
+# Base.metadata wherever the models are used (migrations, tests).
+from herald.store import contact_models as contact_models  # noqa: E402

@@ -16,6 +16,7 @@ from herald.errors import HeraldError
 from herald.services.context import Herald
 from herald.web import api, ops, pages
 from herald.web.render import back_to, redirect, render
+from herald.web.requestlog import RequestLogMiddleware
 from herald.web.security import LoginRequired
 
 log = logging.getLogger("herald.web")
@@ -53,6 +54,8 @@ def create_app(h: Herald) -> FastAPI:
         if not request.url.path.startswith("/static/"):
             response.headers.setdefault("cache-control", "no-store")
         return response
+
+    app.add_middleware(RequestLogMiddleware)  # added last, so it is outermost: times it all
 
     @app.exception_handler(HeraldError)
     async def herald_error(request: Request, exc: HeraldError) -> Response:

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import uvicorn
+from fastapi import FastAPI
 
+from herald.logging import configure_logging
 from herald.services import accounts
-from herald.services.context import Herald
+from herald.services.context import Herald, open_herald
 from herald.web.app import create_app
 
 
@@ -13,6 +15,7 @@ def run(h: Herald, *, host: str | None = None, port: int | None = None) -> None:
     """Serve Herald until interrupted; the first start prints the one-time setup link."""
     host = host or h.settings.host
     port = port or h.settings.port
+    configure_logging(h.settings)
     app = create_app(h)
     shown = "localhost" if host in {"127.0.0.1", "0.0.0.0"} else host  # noqa: S104
     base = (h.settings.base_url or f"http://{shown}:{port}").rstrip("/")
@@ -23,4 +26,20 @@ def run(h: Herald, *, host: str | None = None, port: int | None = None) -> None:
               f"  {base}/setup?token={token}\n"
               f"or run: herald user add EMAIL --name NAME --role admin", flush=True)
     print("Want an example incident to explore? Run: herald demo", flush=True)
-    uvicorn.run(app, host=host, port=port, log_level="warning")
+    # log_config=None keeps the logging set up above; our middleware replaces the access log.
+    uvicorn.run(app, host=host, port=port, log_config=None, access_log=False,
+                log_level=h.settings.log_level.lower())
+
+
+def asgi_app() -> FastAPI:
+    """App factory for several processes: `uvicorn --factory herald.web.server:asgi_app`.
+
+    Settings come from HERALD_* variables; the schema must be current (`herald init` first).
+    """
+    h = open_herald(migrate=False)  # processes starting together must not race to migrate
+    configure_logging(h.settings)
+    current, head = h.db.current_revision(), h.db.head_revision()
+    if current != head:
+        raise SystemExit(f"the database schema is at {current}, this Herald needs {head}: "
+                         "run `herald init` once, then start the web processes")
+    return create_app(h)

@@ -1,0 +1,1 @@
+"""Adapters to the outside world, one small Protocol per capability."""

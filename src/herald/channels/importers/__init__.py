@@ -1,0 +1,1 @@
+"""Reading customer lists from files: CSV and XLSX, engineering lists and CRM reports."""

@@ -1,0 +1,368 @@
+"""Import customer lists into an incident: preview first, then one transaction of bulk writes."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel
+from sqlalchemy import insert, select, update
+from sqlalchemy.orm import Session
+
+from herald.channels.importers.records import (
+    CrmRecord,
+    EngineeringRecord,
+    Parsed,
+    parse_crm,
+    parse_engineering,
+)
+from herald.channels.importers.tabular import read_sheet
+from herald.domain.contacts import Impact, domain_candidates, email_domain
+from herald.errors import InvalidInput
+from herald.services.common import actor_email, audit, find_incident, touch
+from herald.services.context import Herald
+from herald.store.contact_models import (
+    AccountDomain,
+    ColumnMapping,
+    Contact,
+    CustomerAccount,
+    ImpactMark,
+    ImportRun,
+)
+
+SOURCES = ("engineering", "crm")
+STORED_LINES = 1000  # an import's stored report keeps this many listed lines; counts are whole
+
+
+class RowIssue(BaseModel):
+    """A line that was rejected or ignored, with why."""
+
+    line: int
+    reason: str
+    value: str = ""
+
+
+class Unmatched(BaseModel):
+    """An engineering-list line whose keys match no known account."""
+
+    line: int
+    value: str
+
+
+class ImportReport(BaseModel):
+    """What an import did (or, on a dry run, would do) with every line of the file."""
+
+    file: str
+    source: str
+    encoding: str
+    header_line: int | None
+    columns: dict[str, str]
+    read: int
+    imported: int
+    merged: int
+    rejected: list[RowIssue]
+    unmatched: list[Unmatched] = []
+    ignored: list[RowIssue] = []
+    merged_lines: list[RowIssue] = []
+    accounts_created: int = 0
+    accounts_updated: int = 0
+    contacts_created: int = 0
+    contacts_updated: int = 0
+    marks_set: int = 0
+    dry_run: bool = False
+
+
+@dataclass
+class _Plan:
+    """Writes an import will make, computed before anything is written."""
+
+    new_accounts: dict[str, dict[str, Any]] = field(default_factory=dict)
+    account_updates: dict[int, dict[str, Any]] = field(default_factory=dict)
+    new_domains: dict[str, str] = field(default_factory=dict)  # domain -> account key
+    new_contacts: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
+    contact_updates: dict[int, dict[str, Any]] = field(default_factory=dict)
+    marks: dict[str, str] = field(default_factory=dict)  # account key -> impact
+    imported: int = 0
+    merged: list[RowIssue] = field(default_factory=list)
+
+
+def load_mapping(path: Path | None) -> dict[str, str] | None:
+    """Read a mapping file (JSON or TOML: field = header name); errors name the file."""
+    if path is None:
+        return None
+    try:
+        text = path.read_text(encoding="utf-8")
+        data = tomllib.loads(text) if path.suffix.lower() == ".toml" else json.loads(text)
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        raise InvalidInput(f"{path.name}: cannot read the mapping file ({exc})") from None
+    if not isinstance(data, dict) or not all(
+            isinstance(k, str) and isinstance(v, str) for k, v in data.items()):
+        raise InvalidInput(f"{path.name}: a mapping maps field names to header names, "
+                           'e.g. {"email": "Work Email"}')
+    return data
+
+
+def import_file(
+    h: Herald, ref: str, path: Path, *, source: str, actor: str,
+    mapping: dict[str, str] | None = None, dry_run: bool = False, data: bytes | None = None,
+) -> ImportReport:
+    """Import an engineering list or a CRM report into the incident's customer list."""
+    actor = actor_email(actor)
+    if source not in SOURCES:
+        raise InvalidInput(f"source must be one of: {', '.join(SOURCES)}")
+    try:
+        raw = path.read_bytes() if data is None else data
+    except OSError as exc:
+        raise InvalidInput(f"{path}: cannot read the file ({exc.strerror})") from None
+    sheet = read_sheet(path, raw)
+    now = h.clock.now()
+    with h.db.transaction() as s:
+        inc = find_incident(s, ref)
+        remembered = s.get(ColumnMapping, source)
+        if mapping is None and remembered is not None:
+            mapping = dict(remembered.fields)
+        parsed: Parsed[Any] = (parse_crm(sheet, mapping) if source == "crm"
+                               else parse_engineering(sheet, mapping))
+        state = _State.load(s, inc.id)
+        unmatched: list[Unmatched] = []
+        plan = (_plan_crm(parsed.records, state) if source == "crm"
+                else _plan_engineering(parsed.records, state, unmatched))
+        report = _report(path.name, source, sheet.encoding, parsed, plan, dry_run, unmatched)
+        if dry_run:
+            return report
+        _apply(s, inc.id, plan, state, actor, now, f"{source}:{path.name}")
+        if mapping is not None:
+            _remember(s, source, mapping, actor, now)
+        stored = report.model_dump(mode="json")
+        for key in ("rejected", "unmatched", "ignored", "merged_lines"):
+            stored[key] = stored[key][:STORED_LINES]
+        s.add(ImportRun(incident_id=inc.id, source=source, filename=path.name[:300],
+                        sha256=hashlib.sha256(raw).hexdigest(), at=now, by=actor,
+                        report=stored))
+        touch(inc, now)
+        audit(s, at=now, actor=actor, action="contacts.imported", incident=inc,
+              target=f"{source}: {path.name}",
+              after={k: getattr(report, k) for k in ("read", "imported", "merged")}
+              | {"rejected": len(report.rejected)})
+        return report
+
+
+@dataclass
+class _State:
+    """What the store already knows, loaded once so matching never queries row by row."""
+
+    by_key: dict[str, int]
+    accounts: dict[int, dict[str, Any]]
+    domains: dict[str, int]
+    contacts: dict[tuple[int, str], dict[str, Any]]
+    by_email: dict[str, int]
+    marks: dict[int, str]
+
+    @classmethod
+    def load(cls, s: Session, incident_id: int) -> _State:
+        """Read accounts, domains, contacts and this incident's marks."""
+        cols = (CustomerAccount.id, CustomerAccount.crm_id, CustomerAccount.name,
+                CustomerAccount.deployment, CustomerAccount.ce_name, CustomerAccount.ce_email,
+                CustomerAccount.ae_name, CustomerAccount.ae_email)
+        accounts: dict[int, dict[str, Any]] = {}
+        by_key: dict[str, int] = {}
+        names: dict[str, list[int]] = {}
+        for row in s.execute(select(*cols)):
+            accounts[row.id] = row._asdict()
+            if row.crm_id:
+                by_key[f"id:{row.crm_id}"] = row.id
+            names.setdefault(f"name:{row.name.lower()}", []).append(row.id)
+        # A row without an id finds its account by name, when the name is not ambiguous.
+        by_key.update({k: v[0] for k, v in names.items() if len(v) == 1})
+        domains = dict(s.execute(select(AccountDomain.domain, AccountDomain.account_id))
+                       .tuples().all())
+        contacts: dict[tuple[int, str], dict[str, Any]] = {}
+        by_email: dict[str, int] = {}
+        for c in s.execute(select(Contact.id, Contact.account_id, Contact.email, Contact.name,
+                                  Contact.incident_contact)):
+            contacts[(c.account_id, c.email)] = c._asdict()
+            by_email.setdefault(c.email, c.account_id)
+        marks = dict(s.execute(select(ImpactMark.account_id, ImpactMark.impact)
+                               .where(ImpactMark.incident_id == incident_id)).tuples().all())
+        return cls(by_key, accounts, domains, contacts, by_email, marks)
+
+
+_ACCOUNT_FIELDS = ("name", "deployment", "ce_name", "ce_email", "ae_name", "ae_email")
+
+
+def _account_values(r: CrmRecord) -> dict[str, Any]:
+    return {"crm_id": r.crm_id, "name": r.account_name,
+            "deployment": r.deployment.value if r.deployment else None,
+            "ce_name": r.ce_name, "ce_email": r.ce_email, "ae_name": r.ae_name,
+            "ae_email": r.ae_email}
+
+
+def _plan_crm(records: list[CrmRecord], st: _State) -> _Plan:
+    plan = _Plan()
+    seen_rows: dict[tuple[str, str | None], int] = {}
+    for r in records:
+        key = r.account_key
+        changed = False
+        first = seen_rows.get((key, r.email))
+        if first is not None:
+            plan.merged.append(RowIssue(line=r.line, reason=f"duplicate of line {first}"))
+            continue
+        seen_rows[(key, r.email)] = r.line
+        values = _account_values(r)
+        account_id = st.by_key.get(key)
+        if account_id is None:
+            if key not in plan.new_accounts:
+                plan.new_accounts[key] = values
+                changed = True
+            else:  # fill blanks from later rows of the same new account
+                for k, v in values.items():
+                    if v and not plan.new_accounts[key].get(k):
+                        plan.new_accounts[key][k] = v
+        else:
+            current = st.accounts[account_id] | plan.account_updates.get(account_id, {})
+            diff = {k: values[k] for k in _ACCOUNT_FIELDS
+                    if values[k] and values[k] != current.get(k)}
+            if diff:
+                plan.account_updates.setdefault(account_id, {}).update(diff)
+                changed = True
+        if r.domain and r.domain not in st.domains and r.domain not in plan.new_domains:
+            plan.new_domains[r.domain] = key
+            changed = True
+        if r.email:
+            existing = st.contacts.get((account_id, r.email)) if account_id else None
+            if existing is None:
+                plan.new_contacts[(key, r.email)] = {
+                    "email": r.email, "name": r.contact_name,
+                    "incident_contact": r.incident_contact}
+                changed = True
+            else:
+                diff = {}
+                if r.contact_name and r.contact_name != existing["name"]:
+                    diff["name"] = r.contact_name
+                if r.incident_contact != existing["incident_contact"]:
+                    diff["incident_contact"] = r.incident_contact
+                if diff:
+                    plan.contact_updates[existing["id"]] = diff
+                    changed = True
+        wanted = r.impact.value if r.impact else None
+        current_mark = st.marks.get(account_id) if account_id else None
+        if wanted is not None and wanted != current_mark:
+            plan.marks[key] = wanted
+            changed = True
+        elif current_mark is None and key not in plan.marks:
+            plan.marks[key] = Impact.UNKNOWN.value  # on the list; the CE round decides
+            changed = True
+        if changed:
+            plan.imported += 1
+        else:
+            plan.merged.append(RowIssue(line=r.line, reason="already known, nothing new"))
+    return plan
+
+
+def _match(r: EngineeringRecord, st: _State) -> tuple[int | None, str]:
+    """Find the account of an engineering row: by id, exact email, email domain, or domain."""
+    if r.crm_id and (found := st.by_key.get(f"id:{r.crm_id}")):
+        return found, "account id"
+    if r.email:
+        if (found := st.by_email.get(r.email)) is not None:
+            return found, "email"
+        for d in domain_candidates(email_domain(r.email)):
+            if (found := st.domains.get(d)) is not None:
+                return found, "email domain"
+    for domain in r.domains:
+        for d in domain_candidates(domain):
+            if (found := st.domains.get(d)) is not None:
+                return found, "domain"
+    return None, ""
+
+
+def _plan_engineering(records: list[EngineeringRecord], st: _State,
+                      unmatched: list[Unmatched]) -> _Plan:
+    plan = _Plan()
+    first_line: dict[int, int] = {}
+    for r in records:
+        account_id, _how = _match(r, st)
+        if account_id is None:
+            unmatched.append(Unmatched(line=r.line, value=r.value))
+            continue
+        if account_id in first_line:
+            plan.merged.append(RowIssue(line=r.line, reason="same account as line "
+                                        f"{first_line[account_id]}", value=r.value))
+            continue
+        first_line[account_id] = r.line
+        if st.marks.get(account_id) == Impact.YES.value:
+            plan.merged.append(RowIssue(line=r.line, reason="account already marked impacted",
+                                        value=r.value))
+            continue
+        plan.marks[f"#{account_id}"] = Impact.YES.value
+        plan.imported += 1
+    return plan
+
+
+def _report(name: str, source: str, encoding: str, parsed: Parsed[Any], plan: _Plan,
+            dry_run: bool, unmatched: list[Unmatched]) -> ImportReport:
+    rejected = [RowIssue(line=x.line, reason=x.reason, value=x.value) for x in parsed.rejected]
+    rejected += [RowIssue(line=u.line, reason="no account matches it", value=u.value)
+                 for u in unmatched]
+    rejected.sort(key=lambda x: x.line)
+    layout = parsed.layout
+    return ImportReport(
+        file=name, source=source, encoding=encoding,
+        header_line=layout.header_line if layout and layout.header_line else None,
+        columns={f: layout.headers[i] for f, i in layout.columns.items()
+                 if i < len(layout.headers)} if layout else {},
+        read=parsed.read, imported=plan.imported, merged=len(plan.merged), rejected=rejected,
+        unmatched=unmatched,
+        ignored=[RowIssue(line=x.line, reason=x.reason) for x in parsed.ignored],
+        merged_lines=plan.merged, accounts_created=len(plan.new_accounts),
+        accounts_updated=len(plan.account_updates), contacts_created=len(plan.new_contacts),
+        contacts_updated=len(plan.contact_updates), marks_set=len(plan.marks), dry_run=dry_run,
+    )
+
+
+def _apply(s: Session, incident_id: int, plan: _Plan, st: _State, actor: str, now: Any,
+           source: str) -> None:
+    """Write the plan with bulk statements (one round trip per batch, not per row)."""
+    ids = dict(st.by_key)
+    if plan.new_accounts:
+        keys = list(plan.new_accounts)
+        rows = [plan.new_accounts[k] | {"updated_at": now, "ce_none": False, "ae_none": False}
+                for k in keys]
+        result = s.execute(insert(CustomerAccount).returning(
+            CustomerAccount.id, sort_by_parameter_order=True), rows)
+        ids.update(zip(keys, result.scalars().all(), strict=True))
+    if plan.account_updates:
+        s.execute(update(CustomerAccount), [
+            {"id": i, **v, "updated_at": now} for i, v in plan.account_updates.items()])
+    if plan.new_domains:
+        s.execute(insert(AccountDomain), [{"domain": d, "account_id": ids[k]}
+                                          for d, k in plan.new_domains.items()])
+    if plan.new_contacts:
+        s.execute(insert(Contact), [{"account_id": ids[k], **v}
+                                    for (k, _e), v in plan.new_contacts.items()])
+    if plan.contact_updates:
+        s.execute(update(Contact), [{"id": i, **v} for i, v in plan.contact_updates.items()])
+    if plan.marks:
+        marks = {(int(k[1:]) if k.startswith("#") else ids[k]): v for k, v in plan.marks.items()}
+        existing = [a for a in marks if a in st.marks]
+        fresh = [a for a in marks if a not in st.marks]
+        if fresh:
+            s.execute(insert(ImpactMark), [
+                {"incident_id": incident_id, "account_id": a, "impact": marks[a], "by": actor,
+                 "at": now, "source": source[:300]} for a in fresh])
+        for a in existing:
+            s.execute(update(ImpactMark).where(ImpactMark.incident_id == incident_id,
+                                               ImpactMark.account_id == a)
+                      .values(impact=marks[a], by=actor, at=now, source=source[:300]))
+
+
+def _remember(s: Session, source: str, mapping: dict[str, str], actor: str, now: Any) -> None:
+    row = s.get(ColumnMapping, source)
+    if row is None:
+        s.add(ColumnMapping(source=source, fields=mapping, updated_at=now, updated_by=actor))
+    elif row.fields != mapping:
+        row.fields, row.updated_at, row.updated_by = mapping, now, actor

@@ -1,0 +1,230 @@
+"""The incident's customer list: marks, the list itself, readiness, shares and exports."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from pathlib import Path
+
+from pydantic import BaseModel
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import Session
+
+from herald.domain import contacts as rules
+from herald.domain.access import Viewer
+from herald.errors import InvalidInput, NotFound
+from herald.services.common import actor_email, audit, find_incident, touch
+from herald.services.context import Herald
+from herald.services.guard import visible_incident
+from herald.store.contact_models import Contact, CustomerAccount, ImpactMark
+
+
+class ContactRow(BaseModel):
+    """One line of the list: a contact of an account on the incident's list."""
+
+    account_id: str
+    account_name: str
+    deployment: str | None
+    impacted: bool | None
+    marked_by: str | None
+    mark_source: str | None
+    name: str | None
+    email: str | None
+    incident_contact: bool
+    recipient: bool
+    ce_name: str
+    ce_email: str | None
+    ae_name: str
+    ae_email: str | None
+
+
+class ShareView(BaseModel):
+    """Impact share of one deployment type."""
+
+    deployment: str
+    impacted: int
+    total: int
+    percent: float
+
+
+class ListStatus(BaseModel):
+    """Whether the list is ready, what is missing, and the impact shares."""
+
+    ready: bool
+    problems: list[str]
+    shares: dict[str, ShareView]
+    accounts: dict[str, int]
+    recipients: int
+
+
+def _account(s: Session, text: str) -> CustomerAccount:
+    """Find an account by CRM id, exact name, or internal id ('#12')."""
+    key = (text or "").strip()
+    if key.startswith("#") and key[1:].isdigit():
+        found = s.get(CustomerAccount, int(key[1:]))
+    else:
+        found = s.scalar(select(CustomerAccount).where(CustomerAccount.crm_id == key))
+        if found is None:
+            matches = s.scalars(select(CustomerAccount).where(
+                func.lower(CustomerAccount.name) == key.lower())).all()
+            if len(matches) > 1:
+                raise InvalidInput(f"several accounts are named {key!r}; use the account id")
+            found = matches[0] if matches else None
+    if found is None:
+        raise NotFound(f"no customer account {key!r} (use its CRM id or exact name)")
+    return found
+
+
+def mark(h: Herald, ref: str, account: str, impact: str, *, actor: str,
+         source: str = "manual") -> str:
+    """Mark one account impacted yes/no (or back to unknown) for this incident."""
+    actor = actor_email(actor)
+    wanted = rules.parse_impact(impact)
+    if wanted is None or not impact.strip():
+        raise InvalidInput(f"impact must be yes, no or unknown (got {impact!r})")
+    now = h.clock.now()
+    with h.db.transaction() as s:
+        inc = find_incident(s, ref)
+        acc = _account(s, account)
+        row = s.get(ImpactMark, (inc.id, acc.id))
+        before = row.impact if row else None
+        if row is None:
+            s.add(ImpactMark(incident_id=inc.id, account_id=acc.id, impact=wanted.value,
+                             by=actor, at=now, source=source))
+        else:
+            row.impact, row.by, row.at, row.source = wanted.value, actor, now, source
+        touch(inc, now)
+        audit(s, at=now, actor=actor, action="contacts.marked", incident=inc,
+              target=acc.crm_id or acc.name, before=before, after=wanted.value)
+        return acc.name
+
+
+def set_account_team_none(h: Herald, account: str, role: str, *, actor: str) -> None:
+    """Record that an account explicitly has no CE (or AE), so the list can be ready."""
+    actor = actor_email(actor)
+    if role not in {"ce", "ae"}:
+        raise InvalidInput("role must be ce or ae")
+    with h.db.transaction() as s:
+        acc = _account(s, account)
+        setattr(acc, f"{role}_none", True)
+        audit(s, at=h.clock.now(), actor=actor, action=f"account.{role}_none",
+              target=acc.crm_id or acc.name)
+
+
+def _recipients(contacts: list[Contact]) -> set[int]:
+    """Incident contacts are told; when an account flags none, every contact is."""
+    flagged = {c.id for c in contacts if c.incident_contact}
+    return flagged or {c.id for c in contacts}
+
+
+def _load(s: Session, incident_id: int) -> tuple[list[tuple[ImpactMark, CustomerAccount]],
+                                                  dict[int, list[Contact]]]:
+    marked = s.execute(select(ImpactMark, CustomerAccount)
+                       .join(CustomerAccount, CustomerAccount.id == ImpactMark.account_id)
+                       .where(ImpactMark.incident_id == incident_id)
+                       .order_by(CustomerAccount.name, CustomerAccount.id)).tuples().all()
+    by_account: dict[int, list[Contact]] = defaultdict(list)
+    contacts = s.scalars(select(Contact).join(ImpactMark, ImpactMark.account_id ==
+                                              Contact.account_id)
+                         .where(ImpactMark.incident_id == incident_id)
+                         .order_by(Contact.email))
+    for c in contacts:
+        by_account[c.account_id].append(c)
+    return list(marked), by_account
+
+
+def list_contacts(h: Herald, ref: str, *, viewer: Viewer | None = None,
+                  impacted_only: bool = False) -> list[ContactRow]:
+    """The list: every contact of every account on it, with its mark and account team."""
+    with h.db.sessions() as s:
+        inc = visible_incident(s, ref, viewer)
+        marked, by_account = _load(s, inc.id)
+        rows = []
+        for m, a in marked:
+            impacted = {"yes": True, "no": False}.get(m.impact)
+            if impacted_only and impacted is not True:
+                continue
+            people = by_account.get(a.id, [])
+            told = _recipients(people)
+            base = dict(account_id=a.crm_id or f"#{a.id}", account_name=a.name,
+                        deployment=a.deployment, impacted=impacted, marked_by=m.by,
+                        mark_source=m.source, ce_name=a.ce_name,
+                        ce_email=a.ce_email or ("none" if a.ce_none else None),
+                        ae_name=a.ae_name,
+                        ae_email=a.ae_email or ("none" if a.ae_none else None))
+            if not people:
+                rows.append(ContactRow(**base, name=None, email=None, incident_contact=False,
+                                       recipient=False))
+            for c in people:
+                rows.append(ContactRow(**base, name=c.name, email=c.email,
+                                       incident_contact=c.incident_contact,
+                                       recipient=impacted is True and c.id in told))
+        return rows
+
+
+def list_status(h: Herald, ref: str, *, viewer: Viewer | None = None) -> ListStatus:
+    """Ready or not (with every problem), impact shares per deployment type, counts."""
+    with h.db.sessions() as s:
+        inc = visible_incident(s, ref, viewer)
+        marked, by_account = _load(s, inc.id)
+        facts = []
+        impacted_by_type: dict[str, int] = defaultdict(int)
+        counts: dict[str, int] = defaultdict(int)
+        recipients = 0
+        for m, a in marked:
+            counts[m.impact] += 1
+            people = by_account.get(a.id, [])
+            told = [c for c in people if c.id in _recipients(people)]
+            valid = [c for c in told if rules.clean_email(c.email)]
+            if m.impact == rules.Impact.YES.value:
+                recipients += len(valid)
+                if a.deployment:
+                    impacted_by_type[a.deployment] += 1
+            facts.append(rules.AccountFacts(
+                key=a.crm_id or f"#{a.id}", name=a.name, impact=rules.Impact(m.impact),
+                valid_emails=len(valid),
+                invalid_emails=tuple(c.email for c in told if not rules.clean_email(c.email)),
+                ce=bool(a.ce_email) or a.ce_none, ae=bool(a.ae_email) or a.ae_none))
+        totals = {d: n for d, n in s.execute(
+            select(CustomerAccount.deployment, func.count())
+            .group_by(CustomerAccount.deployment)).tuples() if d}
+        result = rules.completeness(facts)
+        return ListStatus(
+            ready=result.ready, problems=result.problems,
+            shares={sh.deployment: ShareView(deployment=sh.deployment, impacted=sh.impacted,
+                                             total=sh.total, percent=sh.percent)
+                    for sh in rules.shares(dict(impacted_by_type), totals)},
+            accounts={k: counts.get(k, 0) for k in ("yes", "no", "unknown")},
+            recipients=recipients)
+
+
+def unanswered_by_ce(h: Herald, ref: str) -> dict[str, list[str]]:
+    """CE email -> names of their accounts still marked unknown (who has not answered)."""
+    with h.db.sessions() as s:
+        inc = find_incident(s, ref)
+        rows = s.execute(select(CustomerAccount.ce_email, CustomerAccount.name)
+                         .join(ImpactMark, ImpactMark.account_id == CustomerAccount.id)
+                         .where(ImpactMark.incident_id == inc.id,
+                                ImpactMark.impact == rules.Impact.UNKNOWN.value)
+                         .order_by(CustomerAccount.name)).all()
+        out: dict[str, list[str]] = defaultdict(list)
+        for ce, name in rows:
+            out[ce or "(no CE)"].append(name)
+        return dict(out)
+
+
+def search_accounts(h: Herald, text: str, limit: int = 20) -> list[str]:
+    """Account names matching a piece of text (for pickers)."""
+    with h.db.sessions() as s:
+        like = f"%{text.strip().lower()}%"
+        return list(s.scalars(select(CustomerAccount.name).where(or_(
+            func.lower(CustomerAccount.name).like(like), CustomerAccount.crm_id == text.strip()))
+            .order_by(CustomerAccount.name).limit(limit)))
+
+
+def export_path_ok(path: Path) -> Path:
+    """Refuse to write an export over a folder or into a missing one."""
+    if path.is_dir():
+        raise InvalidInput(f"{path} is a folder; give a file name")
+    if not path.parent.exists():
+        raise InvalidInput(f"folder {path.parent} does not exist")
+    return path
