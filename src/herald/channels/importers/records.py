@@ -154,8 +154,9 @@ def parse_crm(sheet: Sheet, mapping: dict[str, str] | None = None) -> Parsed[Crm
                     line, f"unknown deployment type {raw_dep!r} (self-hosted or cloud)", value))
                 continue
             raw_impact = get(cells, "impacted")
-            impact = parse_impact(raw_impact) if "impacted" in layout.columns else None
-            if "impacted" in layout.columns and impact is None:
+            # A blank mark is "not answered yet": it leaves any earlier answer as it was.
+            impact = parse_impact(raw_impact) if raw_impact else None
+            if raw_impact and impact is None:
                 out.rejected.append(Rejected(line, f"impacted must be yes or no, not "
                                              f"{raw_impact!r}", value))
                 continue
