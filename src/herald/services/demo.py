@@ -5,19 +5,29 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import timedelta
 
+from sqlalchemy import select
+
 from herald.clock import FixedClock
 from herald.services import incidents, plan, steps, timeline
 from herald.services.context import Herald
+from herald.store.models import Incident
 
 MESSENGER = "maya.okafor@example.com"
 BUDDY = "liam.chen@example.com"
 LEAD = "priya.raman@example.com"
 CS_LEADER = "sam.ortiz@example.com"
+NUMBER = "inc-4217"
 TITLE = "DEMO - Search results missing for repositories added after the 5.2 upgrade"
 
 
 def seed_demo(h: Herald) -> str:
-    """Create the demo incident as if the messenger started two hours ago; returns its ref."""
+    """Create the demo incident as if the messenger started two hours ago; returns its ref.
+
+    Running it again leaves the existing demo incident as it is.
+    """
+    with h.db.sessions() as s:
+        if s.scalar(select(Incident.id).where(Incident.number == NUMBER)) is not None:
+            return NUMBER
     clock = FixedClock(h.clock.now() - timedelta(hours=2))
     d = replace(h, clock=clock)
     ref = incidents.create_incident(d, title=TITLE, actor=MESSENGER, messenger=MESSENGER,
@@ -37,9 +47,8 @@ def seed_demo(h: Herald) -> str:
     clock.advance(minutes=8)
     steps.complete_step(d, ref, "read", actor=me, note="read together with Liam")
     clock.advance(minutes=4)
-    incidents.rename_incident(d, ref, actor=me, number="inc-4217")
-    ref = "inc-4217"
-    incidents.add_link(d, ref, "folder", "https://drive.example.com/folders/inc-4217",
+    ref = incidents.rename_incident(d, ref, actor=me, number=NUMBER)
+    incidents.add_link(d, ref, "folder", f"https://drive.example.com/folders/{NUMBER}",
                        actor=me, label_text="incident folder")
     steps.complete_step(d, ref, "workspace", actor=me)
     clock.advance(minutes=5)
