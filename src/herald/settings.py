@@ -49,6 +49,25 @@ class Settings(BaseSettings):
     worker_stale_seconds: float = Field(
         default=120, description="A worker silent this long makes /healthz fail."
     )
+    templates: Path | None = Field(
+        default=None, description="Folder of the team's templates; they override the defaults."
+    )
+    vocabulary: list[str] = Field(
+        default_factory=list, description="Product and customer words the spell check accepts."
+    )
+    status_page_threshold: float = Field(
+        default=50, ge=50, le=80,
+        description="Impacted share (percent, 50-80) of self-hosted or cloud customers above "
+                    "which the status page is recommended.",
+    )
+    mentions: dict[str, str] = Field(
+        default_factory=lambda: {
+            "support_team": "@support", "cs_leadership": "@cs-leadership",
+            "cs_triage": "@cs-triage", "security_team": "@security-team",
+            "ce_team": "@ce", "marketing": "@marketing-incident", "legal": "@legal-team",
+        },
+        description="How each group is mentioned in chat messages.",
+    )
 
     @field_validator("log_level", "log_format", mode="before")
     @classmethod

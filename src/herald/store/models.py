@@ -250,3 +250,4 @@ class Heartbeat(Base):
 # The customer-list tables live in their own module; importing it here registers them on
 # Base.metadata wherever the models are used (migrations, tests).
 from herald.store import contact_models as contact_models  # noqa: E402
+from herald.store import draft_models as draft_models  # noqa: E402

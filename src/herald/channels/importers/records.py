@@ -160,16 +160,16 @@ def parse_crm(sheet: Sheet, mapping: dict[str, str] | None = None) -> Parsed[Crm
                 out.rejected.append(Rejected(line, f"impacted must be yes or no, not "
                                              f"{raw_impact!r}", value))
                 continue
-            contact = get(cells, "contact_name") or " ".join(
-                p for p in (get(cells, "first_name"), get(cells, "last_name")) if p)
+            contact = _one_line(get(cells, "contact_name") or " ".join(
+                p for p in (get(cells, "first_name"), get(cells, "last_name")) if p))
             out.records.append(CrmRecord(
-                line=line, crm_id=crm_id or None, account_name=name or crm_id,
+                line=line, crm_id=crm_id or None, account_name=_one_line(name or crm_id),
                 domain=clean_domain(get(cells, "domain")) or (
                     email.rpartition("@")[2] if email and not crm_id and not name else None),
                 deployment=deployment, contact_name=contact, email=email,
                 incident_contact=parse_flag(get(cells, "incident_contact")),
-                ce_name=get(cells, "ce_name"), ce_email=people["ce"],
-                ae_name=get(cells, "ae_name"), ae_email=people["ae"], impact=impact))
+                ce_name=_one_line(get(cells, "ce_name")), ce_email=people["ce"],
+                ae_name=_one_line(get(cells, "ae_name")), ae_email=people["ae"], impact=impact))
     return out
 
 
@@ -205,6 +205,11 @@ def parse_engineering(sheet: Sheet, mapping: dict[str, str] | None = None
             continue
         out.records.append(EngineeringRecord(line, value, email, crm_id or None, domains))
     return out
+
+
+def _one_line(text: str) -> str:
+    """Names end up in email headers and greetings: one line, single spaces."""
+    return " ".join(text.split())
 
 
 def _no_header(sheet: Sheet, out: Parsed[Any], reason: str) -> None:

@@ -1,0 +1,78 @@
+"""Fill template blanks from the plan: facts, people, links, settings and per-recipient values."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from herald.domain.incident import Role
+from herald.proofread import RECIPIENT_BLANKS
+from herald.services.common import current_role, label
+from herald.services.context import Herald
+from herald.store.models import Fact, Incident, Link
+from herald.templates.engine import DEFAULT_PACK, Pack
+
+
+def pack_for(h: Herald) -> Pack:
+    """The team's template folder first (HERALD_TEMPLATES), then Herald's defaults."""
+    folders = [h.settings.templates] if h.settings.templates else []
+    return Pack(folders=[*folders, DEFAULT_PACK])
+
+
+def unfilled(name: str) -> str:
+    """How a blank nobody has filled yet shows in a draft (the proofreader flags it)."""
+    return f"____ ({name.replace('_', ' ')})"
+
+
+def _mention(inc: Incident, role: Role) -> str | None:
+    held = current_role(inc, role.value)
+    if held is None:
+        return None
+    return f"@{held.person.name}" if held.person.name else held.person.email
+
+
+def incident_blanks(h: Herald, s: Session, inc: Incident) -> dict[str, Any]:
+    """Every incident-level blank Herald knows; missing ones are simply absent."""
+    values: dict[str, Any] = {
+        f.key: f.value for f in s.scalars(select(Fact).where(Fact.incident_id == inc.id))}
+    values["incident_ref"] = inc.number or inc.title
+    channel = s.scalar(select(Link.url).where(Link.incident_id == inc.id, Link.kind == "channel")
+                       .order_by(Link.id))
+    if channel:
+        values["incident_channel"] = channel
+    base = (h.settings.base_url or f"http://localhost:{h.settings.port}").rstrip("/")
+    values["plan_link"] = f"{base}/incidents/{label(inc)}/plan"
+    values["support_address"] = h.settings.support_address
+    for key, text in h.settings.mentions.items():
+        values[f"mention_{key}"] = text
+    for role, key in ((Role.BUDDY, "buddy_mention"), (Role.INCIDENT_LEAD, "incident_lead_mention"),
+                      (Role.SECURITY_LEAD, "security_lead_mention")):
+        if (mention := _mention(inc, role)) is not None:
+            values[key] = mention
+    messenger = current_role(inc, Role.MESSENGER.value)
+    if messenger is not None:
+        values["messenger_name"] = messenger.person.name or messenger.person.email
+    return values
+
+
+def draft_context(blanks: dict[str, str], optional: dict[str, str],
+                  known: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
+    """The context that turns a template into a draft, and the blanks still missing.
+
+    Per-recipient blanks stay as `{{ name }}` so each email is personalised at send time.
+    """
+    context: dict[str, Any] = {}
+    missing = []
+    for name in blanks:
+        if name in RECIPIENT_BLANKS and name != "messenger_name":
+            context[name] = "{{ " + name + " }}"
+        elif known.get(name) not in (None, ""):
+            context[name] = known[name]
+        else:
+            context[name] = unfilled(name)
+            missing.append(name)
+    for name in optional:
+        context[name] = known.get(name) or None
+    return context, missing

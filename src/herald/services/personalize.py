@@ -1,0 +1,117 @@
+"""Per-recipient rendering of an email draft: what each customer will receive."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from jinja2 import Template as JinjaTemplate
+from jinja2.exceptions import TemplateError
+from pydantic import BaseModel
+from sqlalchemy import select
+
+from herald.domain.access import Viewer
+from herald.errors import NotFound
+from herald.services.contacts import list_contacts
+from herald.services.context import Herald
+from herald.services.drafts import draft_of, version_of
+from herald.services.guard import visible_incident
+from herald.store.models import Fact
+from herald.templates.engine import TemplateProblem, sandbox
+
+
+class Recipient(BaseModel):
+    """One customer contact who will get the email, with their account team."""
+
+    email: str
+    contact_name: str
+    customer_name: str
+    account_id: str
+    ce_name: str
+    ce_email: str | None
+    ae_name: str
+    ae_email: str | None
+
+
+class RenderedEmail(BaseModel):
+    """The exact email one recipient gets."""
+
+    to: str
+    cc: list[str]
+    subject: str
+    body: str
+
+
+@dataclass
+class Personalizer:
+    """A draft compiled once, rendered for many recipients (the per-email cost is small)."""
+
+    subject: JinjaTemplate | None
+    body: JinjaTemplate
+    shared: dict[str, Any]
+    support_address: str
+    name: str = "draft"
+
+    @classmethod
+    def compile(cls, body: str, subject: str | None, shared: dict[str, Any],
+                support_address: str, name: str = "draft") -> Personalizer:
+        """Compile the draft's subject and body in the sandbox."""
+        env = sandbox()
+        try:
+            return cls(env.from_string(subject) if subject else None, env.from_string(body),
+                       shared, support_address, name)
+        except TemplateError as exc:
+            raise TemplateProblem(name, getattr(exc, "lineno", None), str(exc)) from None
+
+    def render(self, r: Recipient) -> RenderedEmail:
+        """The email for one recipient: To the contact, CC their CE, AE and support."""
+        values = self.shared | {"customer_name": r.customer_name,
+                                "contact_name": r.contact_name, "ce_name": r.ce_name,
+                                "ae_name": r.ae_name}
+        try:
+            body = self.body.render(values).strip("\n")
+            subject = self.subject.render(values).strip() if self.subject else ""
+        except TemplateError as exc:
+            raise TemplateProblem(self.name, getattr(exc, "lineno", None), str(exc)) from None
+        cc = [a for a in (r.ce_email, r.ae_email, self.support_address)
+              if a and a != "none" and a != r.email]
+        return RenderedEmail(to=r.email, cc=list(dict.fromkeys(cc)),
+                             subject=" ".join(subject.split()), body=body)
+
+
+def recipients(h: Herald, ref: str, *, viewer: Viewer | None = None) -> list[Recipient]:
+    """Everyone the incident's emails go to: the told contacts of impacted accounts."""
+    out = []
+    for row in list_contacts(h, ref, viewer=viewer, impacted_only=True):
+        if row.recipient and row.email:
+            out.append(Recipient(email=row.email,
+                                 contact_name=row.name or row.email.split("@")[0],
+                                 customer_name=row.account_name, account_id=row.account_id,
+                                 ce_name=row.ce_name, ce_email=row.ce_email,
+                                 ae_name=row.ae_name, ae_email=row.ae_email))
+    return out
+
+
+def personalizer(h: Herald, ref: str, kind: str, *, version: int | None = None,
+                 viewer: Viewer | None = None) -> Personalizer:
+    """Compile one version of an email draft for per-recipient rendering."""
+    with h.db.sessions() as s:
+        inc = visible_incident(s, ref, viewer)
+        v = version_of(s, draft_of(s, inc, kind), version)
+        must_act = s.scalar(select(Fact.value).where(Fact.incident_id == inc.id,
+                                                     Fact.key == "customer_must_act"))
+    return Personalizer.compile(v.body, v.subject, {"must_act": must_act == "yes"},
+                                h.settings.support_address, name=kind)
+
+
+def preview(h: Herald, ref: str, kind: str, *, recipient: str | None = None,
+            viewer: Viewer | None = None) -> RenderedEmail:
+    """What one recipient (the first, unless named) will receive."""
+    people = recipients(h, ref, viewer=viewer)
+    if not people:
+        raise NotFound("nobody to preview: no impacted account has a contact yet")
+    chosen = people[0] if recipient is None else next(
+        (p for p in people if p.email == recipient.strip().lower()), None)
+    if chosen is None:
+        raise NotFound(f"{recipient} is not among this incident's recipients")
+    return personalizer(h, ref, kind, viewer=viewer).render(chosen)
