@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -10,6 +11,7 @@ from herald.cli.common import As, Json, Ref, Table, actor, app, console, emit_js
 from herald.services import incidents as inc_svc
 from herald.services import plan as svc
 from herald.services import views
+from herald.services.plan_export import export_plan
 from herald.timeparse import fmt
 
 plan_app = typer.Typer(no_args_is_help=True, help="The communication plan.")
@@ -81,3 +83,14 @@ def plan_show(ref: Ref, json_: Json = False) -> None:
     console.print(table)
     for n in p.retro:
         ok(f"  retro: {n.text} ({n.by}, {fmt(n.at)})")
+
+
+@plan_app.command("export")
+def plan_export(
+    ref: Ref,
+    output: Annotated[Path, typer.Option("-o", "--output", help="File to write.")],
+    format_: Annotated[str, typer.Option("--format", help="md, html, pdf or docx")] = "md",
+) -> None:
+    """Export the whole communication plan as a document."""
+    path = export_plan(herald(), ref, format_, output)
+    ok(f"wrote {path}")
