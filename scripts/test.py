@@ -1,6 +1,6 @@
 """The test command behind `make test` and CI: prepare what the tests need, then run them all.
 
-It installs Debian's Chromium when missing (as root), makes sure the local PostgreSQL server
+It installs Debian's Chromium and poppler-utils when missing (as root), makes sure the local PostgreSQL server
 answers, then runs ruff, mypy and pytest with every part required (a skipped test fails).
 """
 
@@ -22,15 +22,20 @@ def sh(*cmd: str, check: bool = True) -> int:
     return subprocess.run(cmd, check=check).returncode
 
 
-def ensure_chromium() -> None:
-    """Browser tests drive Debian's Chromium; install it when missing and we may."""
-    if shutil.which("chromium"):
+# Debian packages the tests drive: the browser, and pdftoppm to check exported PDFs.
+SYSTEM_TOOLS = {"chromium": "chromium", "pdftoppm": "poppler-utils"}
+
+
+def ensure_system_tools() -> None:
+    """Install the Debian packages the tests need when missing (as root), else explain."""
+    missing = [pkg for tool, pkg in SYSTEM_TOOLS.items() if not shutil.which(tool)]
+    if not missing:
         return
     if os.geteuid() != 0:
-        sys.exit("Chromium is missing: run `sudo apt-get install chromium`, then `make test`")
+        sys.exit(f"missing: run `sudo apt-get install {' '.join(missing)}`, then `make test`")
     env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
     subprocess.run(["apt-get", "update", "-qq"], check=True, env=env)
-    subprocess.run(["apt-get", "install", "-y", "-qq", "chromium"], check=True, env=env)
+    subprocess.run(["apt-get", "install", "-y", "-qq", *missing], check=True, env=env)
 
 
 def pg_ready() -> bool:
@@ -58,7 +63,7 @@ def ensure_postgres() -> None:
 
 def main() -> int:
     """Prepare, lint, type-check and test."""
-    ensure_chromium()
+    ensure_system_tools()
     ensure_postgres()
     os.environ.setdefault("HERALD_TEST_DATABASE_URL", PG_DEFAULT)
     os.environ["HERALD_REQUIRE_ALL"] = "1"
