@@ -1,7 +1,8 @@
 """The test command behind `make test` and CI: prepare what the tests need, then run them all.
 
-It installs Debian's Chromium and poppler-utils when missing (as root), makes sure the local PostgreSQL server
-answers, then runs ruff, mypy and pytest with every part required (a skipped test fails).
+It installs Debian's Chromium and poppler-utils when missing (as root), makes sure the
+local PostgreSQL server answers, then runs ruff, mypy and pytest with every part required
+(a skipped test fails).
 """
 
 from __future__ import annotations
