@@ -10,11 +10,12 @@ import typer
 from pydantic import ValidationError
 from sqlalchemy.exc import SQLAlchemyError
 
-from herald.cli import contacts, drafts, incidents, plan, steps, system, users
+from herald.cli import contacts, drafts, incidents, plan, reviews, steps, system, users
 from herald.cli.common import app
 from herald.errors import HeraldError
 
-__all__ = ["app", "contacts", "drafts", "incidents", "main", "plan", "steps", "system", "users"]
+__all__ = ["app", "contacts", "drafts", "incidents", "main", "plan", "reviews", "steps",
+           "system", "users"]
 
 
 def main(argv: list[str] | None = None) -> int:

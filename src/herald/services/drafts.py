@@ -155,7 +155,8 @@ def save_draft(h: Herald, ref: str, kind: str, *, body: str, subject: str | None
     return get_draft(h, ref, kind)
 
 
-def _facts(h: Herald, inc: Incident, template: Template | None) -> DraftFacts:
+def draft_facts(h: Herald, inc: Incident, template: Template | None) -> DraftFacts:
+    """What the proofreader needs to know about a draft's situation."""
     return DraftFacts(customer_facing=(template.audience == "customer") if template else True,
                       security=inc.security, support_address=h.settings.support_address,
                       is_email=bool(template and template.channel == "email"))
@@ -172,7 +173,7 @@ def get_draft(h: Herald, ref: str, kind: str, *, version: int | None = None,
         v = version_of(s, draft, version)
         versions = s.scalars(select(DraftVersion).where(DraftVersion.draft_id == draft.id)
                              .order_by(DraftVersion.number)).all()
-        facts = _facts(h, inc, template)
+        facts = draft_facts(h, inc, template)
     findings = proofread(v.body, facts, subject=v.subject,
                          vocabulary=frozenset(h.settings.vocabulary))
     return DraftView(kind=kind, title=template.title if template else kind,

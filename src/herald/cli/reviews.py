@@ -1,0 +1,82 @@
+"""`herald review ...`: ask for reviews, answer them, see whether the messages may leave."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from herald.cli.common import As, Json, Ref, Table, actor, app, console, emit_json, herald, ok
+from herald.errors import InvalidInput, NotFound
+from herald.services import accounts, reviews
+from herald.timeparse import fmt
+
+review_app = typer.Typer(no_args_is_help=True, help="Reviews and sign-offs (step 14).")
+app.add_typer(review_app, name="review")
+Seat = Annotated[str, typer.Option("--role", help="buddy, cs_leadership, incident_lead, "
+                                   "security_lead, legal or marketing")]
+
+
+def _roles(email: str) -> list[str]:
+    """Account roles of the acting person, when they have an account."""
+    try:
+        return list(accounts.get_user(herald(), email).roles)
+    except (InvalidInput, NotFound):  # no account: only the seats they hold on the incident
+        return []
+
+
+@review_app.command("request")
+def request(ref: Ref, as_: As = None) -> None:
+    """Ask every reviewer at once, on the drafts as they are now."""
+    seats = reviews.request_reviews(herald(), ref, actor=actor(as_))
+    ok("review requested from: " + ", ".join(seats))
+
+
+@review_app.command("approve")
+def approve(ref: Ref, role: Seat, as_: As = None) -> None:
+    """Approve the current drafts for a seat you hold."""
+    who = actor(as_)
+    st = reviews.decide(herald(), ref, role, "approved", actor=who, account_roles=_roles(who))
+    ok(f"{role}: approved. " + ("Ready to send." if st.ready else "Still: "
+                                + "; ".join(st.missing)))
+
+
+@review_app.command("changes")
+def changes(
+    ref: Ref, role: Seat,
+    comment: Annotated[str, typer.Option(help="What should change.")],
+    as_: As = None,
+) -> None:
+    """Ask for changes, saying what."""
+    who = actor(as_)
+    reviews.decide(herald(), ref, role, "changes", actor=who, account_roles=_roles(who),
+                   comment=comment)
+    ok(f"{role}: changes requested")
+
+
+@review_app.command("legal")
+def legal(
+    ref: Ref, needed: Annotated[str, typer.Argument(help="yes or no")],
+    reason: Annotated[str | None, typer.Option(help="Why.")] = None, as_: As = None,
+) -> None:
+    """Record whether legal reviews (decided with CS leadership)."""
+    if needed not in {"yes", "no"}:
+        raise InvalidInput("say yes or no")
+    reviews.decide_legal(herald(), ref, needed == "yes", actor=actor(as_), reason=reason)
+    ok(f"legal review: {needed}")
+
+
+@review_app.command("status")
+def status(ref: Ref, json_: Json = False) -> None:
+    """Each seat's answer, and whether the customer messages may leave."""
+    st = reviews.review_status(herald(), ref)
+    if json_:
+        emit_json(st)
+        return
+    table = Table("seat", "required", "answer", "by", "when", "on current drafts")
+    for seat in st.seats:
+        table.add_row(seat.label, "yes" if seat.required else "optional",
+                      seat.decision or "not asked", seat.by or "", fmt(seat.at),
+                      "yes" if seat.current else "no")
+    console.print(table)
+    ok("READY TO SEND" if st.ready else "NOT READY: " + "; ".join(st.missing))
