@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
 import pytest
@@ -95,6 +96,27 @@ class CliResult:
     def json(self) -> Any:
         """The stdout parsed as JSON."""
         return json.loads(self.out)
+
+
+@cache
+def _herald_command() -> Any:
+    import typer.main
+
+    from herald.cli import app
+
+    return typer.main.get_command(app)
+
+
+def reuse_cli_command(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Build the `herald` command tree once, not once per run (building it is slow)."""
+    import typer.main
+
+    from herald.cli import app
+
+    built = _herald_command()
+    original = typer.main.get_command
+    monkeypatch.setattr(typer.main, "get_command",
+                        lambda typer_app: built if typer_app is app else original(typer_app))
 
 
 def run_cli(capsys: pytest.CaptureFixture[str], *args: str) -> CliResult:
