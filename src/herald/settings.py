@@ -60,6 +60,21 @@ class Settings(BaseSettings):
         description="Impacted share (percent, 50-80) of self-hosted or cloud customers above "
                     "which the status page is recommended.",
     )
+    mail_transport: Literal["maildir", "smtp"] = Field(
+        default="maildir", description="maildir keeps mail in HERALD_HOME/maildir (nothing "
+                                       "leaves); smtp sends through the server below.")
+    smtp_host: str = Field(default="localhost", description="SMTP server.")
+    smtp_port: int = Field(default=587, description="SMTP port.")
+    smtp_security: Literal["starttls", "ssl", "none"] = Field(
+        default="starttls", description="How the SMTP connection is secured.")
+    smtp_username: str | None = Field(default=None, description="SMTP login, if needed.")
+    smtp_password: SecretStr | None = Field(default=None, description="SMTP password.")
+    smtp_timeout: float = Field(default=30, description="Seconds to wait for the SMTP server.")
+    mail_pool: int = Field(default=4, ge=1, le=32, description="SMTP connections per worker.")
+    mail_per_minute: int | None = Field(
+        default=None, description="Provider quota: recipients (To + Cc) per minute.")
+    mail_per_day: int | None = Field(
+        default=None, description="Provider quota: recipients (To + Cc) per day.")
     mentions: dict[str, str] = Field(
         default_factory=lambda: {
             "support_team": "@support", "cs_leadership": "@cs-leadership",

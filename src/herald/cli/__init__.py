@@ -10,11 +10,11 @@ import typer
 from pydantic import ValidationError
 from sqlalchemy.exc import SQLAlchemyError
 
-from herald.cli import contacts, drafts, incidents, plan, reviews, steps, system, users
+from herald.cli import contacts, drafts, incidents, plan, reviews, send, steps, system, users
 from herald.cli.common import app
 from herald.errors import HeraldError
 
-__all__ = ["app", "contacts", "drafts", "incidents", "main", "plan", "reviews", "steps",
+__all__ = ["app", "contacts", "drafts", "incidents", "main", "plan", "reviews", "send", "steps",
            "system", "users"]
 
 

@@ -68,11 +68,31 @@ def rename_incident(
     expected_version: int | None = None,
 ) -> str:
     """Change the title and/or give the incident its number; old names stay in the audit log."""
-    actor = actor_email(actor)
     if title is None and number is None:
         raise InvalidInput("give a new --title, a --number, or both")
+    return update_incident(h, ref, actor=actor, title=title, number=number,
+                           expected_version=expected_version)
+
+
+def set_severity(h: Herald, ref: str, severity: str, *, actor: str) -> str:
+    """Set the incident's severity."""
+    update_incident(h, ref, actor=actor, severity=severity)
+    return rules.parse_severity(severity).value
+
+
+def update_incident(
+    h: Herald, ref: str, *, actor: str, title: str | None = None, number: str | None = None,
+    severity: str | None = None, status: str | None = None,
+    expected_version: int | None = None,
+) -> str:
+    """Change title, number, severity and/or status together: all or nothing, version-guarded."""
+    actor = actor_email(actor)
+    if title is None and number is None and severity is None and status is None:
+        raise InvalidInput("give at least one of title, number, severity or status")
     new_title = rules.check_title(title) if title is not None else None
     new_number = rules.parse_number(number) if number is not None else None
+    sev = rules.parse_severity(severity).value if severity is not None else None
+    new_status = _check_status(status) if status is not None else None
     now = h.clock.now()
     with h.db.transaction() as s:
         inc = find_incident(s, ref)
@@ -89,22 +109,17 @@ def rename_incident(
             touch(inc, now)
             audit(s, at=now, actor=actor, action="incident.renamed", incident=inc,
                   target=label(inc), before=before, after=after)
-        return label(inc)
-
-
-def set_severity(h: Herald, ref: str, severity: str, *, actor: str) -> str:
-    """Set the incident's severity."""
-    actor = actor_email(actor)
-    sev = rules.parse_severity(severity).value
-    now = h.clock.now()
-    with h.db.transaction() as s:
-        inc = find_incident(s, ref)
-        if inc.severity != sev:
+        if sev is not None and inc.severity != sev:
             audit(s, at=now, actor=actor, action="incident.severity", incident=inc,
                   target=label(inc), before=inc.severity, after=sev)
             inc.severity = sev
             touch(inc, now)
-        return sev
+        if new_status is not None and inc.status != new_status:
+            audit(s, at=now, actor=actor, action="incident.status", incident=inc,
+                  target=label(inc), before=inc.status, after=new_status)
+            inc.status = new_status
+            touch(inc, now)
+        return label(inc)
 
 
 def set_security(
@@ -212,19 +227,15 @@ def set_deadline(
 
 def set_status(h: Herald, ref: str, status: str, *, actor: str) -> str:
     """Move the incident between open, resolved and closed."""
-    actor = actor_email(actor)
+    update_incident(h, ref, actor=actor, status=status)
+    return _check_status(status)
+
+
+def _check_status(status: str) -> str:
     status = status.strip().lower()
     if status not in {"open", "resolved", "closed"}:
         raise InvalidInput("status must be open, resolved or closed")
-    now = h.clock.now()
-    with h.db.transaction() as s:
-        inc = find_incident(s, ref)
-        if inc.status != status:
-            audit(s, at=now, actor=actor, action="incident.status", incident=inc,
-                  target=label(inc), before=inc.status, after=status)
-            inc.status = status
-            touch(inc, now)
-        return status
+    return status
 
 
 def check_url(url: str) -> str:

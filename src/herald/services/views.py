@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from pydantic import BaseModel
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session, selectinload
 
 from herald.domain import deadlines
@@ -224,12 +224,31 @@ def list_incidents(
     h: Herald, *, viewer: Viewer | None = None, status: str | None = "open"
 ) -> list[IncidentSummary]:
     """Incidents newest first (open ones by default), filtered by need-to-know."""
+    q = select(Incident)
+    if status:
+        q = q.where(Incident.status == status)
+    return _summaries(h, q, viewer)
+
+
+def search_incidents(
+    h: Herald, text: str, *, viewer: Viewer | None = None, limit: int = 50
+) -> list[IncidentSummary]:
+    """Incidents of any status whose number, title or plan facts contain the text."""
+    text = " ".join((text or "").split())
+    if not text:
+        return []
+    in_facts = select(Fact.incident_id).where(Fact.value.icontains(text, autoescape=True))
+    q = select(Incident).where(Incident.title.icontains(text, autoescape=True)
+                               | Incident.number.icontains(text, autoescape=True)
+                               | Incident.id.in_(in_facts))
+    return _summaries(h, q, viewer)[:limit]
+
+
+def _summaries(h: Herald, q: Select[Incident], viewer: Viewer | None
+               ) -> list[IncidentSummary]:
     with h.db.sessions() as s:
-        q = (select(Incident).options(selectinload(Incident.steps),
-                                      selectinload(Incident.roles))
+        q = (q.options(selectinload(Incident.steps), selectinload(Incident.roles))
              .order_by(Incident.created_at.desc(), Incident.id.desc()))
-        if status:
-            q = q.where(Incident.status == status)
         found = [i for i in s.scalars(q).all()
                  if can_see(security=i.security, members=_members(i), viewer=viewer)]
         met = _emails_sent_at(s, [i.id for i in found])

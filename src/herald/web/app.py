@@ -74,6 +74,13 @@ def create_app(h: Herald) -> FastAPI:
                     for e in exc.errors()]
         message = "; ".join(problems)
         if _is_api(request):
+            # A body that is not JSON at all is a malformed request (400), not invalid data.
+            bad_json = next((e for e in exc.errors() if e["type"] == "json_invalid"), None)
+            if bad_json is not None:
+                why = (bad_json.get("ctx") or {}).get("error", "cannot be parsed")
+                return JSONResponse({"error": f"the request body is not valid JSON: {why} "
+                                     f"(at character {bad_json['loc'][-1]})",
+                                     "status": 400, "problems": problems}, status_code=400)
             return JSONResponse({"error": message, "status": 422, "problems": problems},
                                 status_code=422)
         return render(request, "error.html", status_code=422, message=message)

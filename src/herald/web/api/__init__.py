@@ -1,5 +1,26 @@
-"""The JSON API under /api/v1/."""
+"""The JSON API under /api/v1/: the same actions as the pages, for scripts and tools."""
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Security
+from fastapi.routing import APIRoute
+from fastapi.security import APIKeyCookie, HTTPBearer
 
-router = APIRouter(prefix="/api/v1")
+from herald.web.api import account, header, incidents, plan, steps, timeline
+from herald.web.security import SESSION_COOKIE
+
+
+def _operation_id(route: APIRoute) -> str:
+    return route.name  # function names are unique across the API: stable client method names
+
+
+# Declared for the OpenAPI document (and the docs' Authorize button); the actual checks are
+# in herald.web.security, which these do not replace.
+_bearer = HTTPBearer(auto_error=False, scheme_name="token",
+                     description="An API token: `Authorization: Bearer hrld_...`.")
+_session = APIKeyCookie(name=SESSION_COOKIE, auto_error=False, scheme_name="session",
+                        description="A browser session; unsafe methods also need the "
+                                    "`X-CSRF-Token` header.")
+
+router = APIRouter(prefix="/api/v1", generate_unique_id_function=_operation_id,
+                   dependencies=[Security(_bearer), Security(_session)])
+for module in (incidents, header, steps, plan, timeline, account):
+    router.include_router(module.router)

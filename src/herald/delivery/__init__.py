@@ -1,0 +1,1 @@
+"""Acting after commit: the outbox worker and the scheduler."""
