@@ -17,6 +17,7 @@ from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import IO, Any
 
+from pydantic import SecretStr
 from sqlalchemy.engine import make_url
 
 from herald.settings import Settings
@@ -136,8 +137,8 @@ class _HeraldHandler(logging.StreamHandler):  # type: ignore[type-arg]
 
 
 def settings_secrets(settings: Settings) -> list[str]:
-    """The literal secret values in the settings, redacted wherever they show up."""
-    found = [s.get_secret_value() for s in (settings.secret_key, settings.metrics_token) if s]
+    """Every secret setting's value (and the database password), redacted wherever it shows."""
+    found = [v.get_secret_value() for v in dict(settings).values() if isinstance(v, SecretStr)]
     if settings.database_url is not None:
         try:
             password = make_url(settings.database_url.get_secret_value()).password

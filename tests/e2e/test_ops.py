@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
-from pydantic import SecretStr
 from prometheus_client.parser import text_string_to_metric_families
+from pydantic import SecretStr
 from sqlalchemy.exc import IntegrityError
 
 from herald import __version__
@@ -235,6 +235,7 @@ def test_logs_redact_tokens_passwords_and_the_database_password(
     log.info("headers: %s", {"Authorization": f"Bearer {API_TOKEN}", "Cookie": "herald_session=c"})
     log.info("calling the API with Authorization: Bearer sk-live-0123456789")
     log.info("the database said %s", DB_PASSWORD)  # the literal configured password
+    log.info("signing with %s", "s3ss10n-signing-key-value")  # any secret setting's value
     try:
         raise IntegrityError("INSERT INTO people (email) VALUES (?)",
                              ("customer@bigcorp.example",), Exception("UNIQUE failed"))
@@ -244,7 +245,7 @@ def test_logs_redact_tokens_passwords_and_the_database_password(
     entries = parsed(log_lines)
     assert any(e.get("path") == "/login" and e.get("status") == 403 for e in entries)
     for secret in (API_TOKEN, "hunter2-form-pw", DB_PASSWORD, "xyz987654", "cookie-value-123456",
-                   "sk-live-0123456789", "customer@bigcorp.example"):
+                   "sk-live-0123456789", "customer@bigcorp.example", "s3ss10n-signing-key"):
         assert secret not in out, secret
     assert "[REDACTED]" in out
     failed = next(e for e in entries if e["message"] == "insert failed")
@@ -265,3 +266,10 @@ def test_text_format_is_one_readable_line(tmp_path: Path) -> None:
     assert "INFO" in line and "herald.test: token=[REDACTED] issued" in line
     assert line.endswith("status=201")
 
+
+
+def test_operations_doc_lists_every_setting() -> None:
+    doc = (Path(__file__).parents[2] / "docs" / "operations.md").read_text()
+    missing = [f"HERALD_{name.upper()}" for name in Settings.model_fields
+               if f"`HERALD_{name.upper()}`" not in doc]
+    assert not missing, f"add these to the table in docs/operations.md: {missing}"
