@@ -22,6 +22,7 @@ from herald.services import health, incidents
 from herald.services.context import Herald
 from herald.settings import Settings
 from herald.store.db import Database
+from herald.store.outbox_models import OutboxItem
 from herald.web.app import create_app
 from tests.helpers import MESSENGER, new_incident
 
@@ -54,9 +55,9 @@ def open_count(h: Herald, severity: str, security: bool) -> float:
 def test_metrics_parse_and_expose_every_family(h: Herald) -> None:
     samples = scrape(h)
     assert samples[("herald_build_info", (("version", __version__),))] == 1
-    for state in ("pending", "sending", "retry", "unknown"):
+    for state in ("queued", "sending", "retry", "unknown"):
         assert samples[("herald_outbox_depth", (("state", state),))] == 0
-    for state in ("sent", "retry", "failed", "unknown"):
+    for state in ("sent", "failed", "cancelled"):
         assert samples[("herald_sends_total", (("state", state),))] == 0
     assert samples[("herald_incidents_open", (("security", "true"), ("severity", "sev1")))] == 0
     assert samples[("herald_workers", (("state", "alive"),))] == 0
@@ -78,6 +79,24 @@ def test_open_incident_counts_follow_opening_and_closing(h: Herald) -> None:
     incidents.set_status(h, sec, "resolved", actor=MESSENGER)
     assert open_count(h, "sev2", False) == 0
     assert open_count(h, "sev2", True) == 0
+
+
+def test_outbox_rows_are_counted_by_state(h: Herald) -> None:
+    now = h.clock.now()
+    states = ["queued", "queued", "unknown", "sent", "sent", "sent", "cancelled", "failed"]
+    with h.db.transaction() as s:  # rows as the sending service leaves them
+        s.add_all(OutboxItem(kind="email", key=f"k{i}", payload={}, state=state, attempts=1,
+                             next_attempt_at=now, created_at=now,
+                             recipient="someone@customer.example")
+                  for i, state in enumerate(states))
+    samples = scrape(h)
+    depth = {st: samples[("herald_outbox_depth", (("state", st),))]
+             for st in ("queued", "sending", "retry", "unknown")}
+    sends = {st: samples[("herald_sends_total", (("state", st),))]
+             for st in ("sent", "failed", "cancelled")}
+    assert depth == {"queued": 2, "sending": 0, "retry": 0, "unknown": 1}
+    assert sends == {"sent": 3, "failed": 1, "cancelled": 1}
+    assert "customer.example" not in client(h).get("/metrics").text
 
 
 def test_metrics_show_no_titles_or_emails(h: Herald) -> None:

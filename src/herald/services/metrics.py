@@ -12,11 +12,13 @@ from herald.domain.incident import Severity
 from herald.services import health
 from herald.services.context import Herald
 from herald.store.models import Incident
+from herald.store.outbox_models import OutboxItem
 
-# Outbox rows still to be done, by state; and finished sends, by outcome (see the email
-# decision in ARCHITECTURE.md: 250 = sent, 4xx = retry, 5xx = failed, no reply = unknown).
-OUTBOX_STATES = ("pending", "sending", "retry", "unknown")
-SEND_STATES = ("sent", "retry", "failed", "unknown")
+# Outbox rows still needing work, by state ("unknown": the server may or may not have the
+# message, and a person must settle it); and rows that reached a final state. Finished rows are
+# never deleted, so those counts only grow, as a Prometheus counter must.
+OUTBOX_STATES = ("queued", "sending", "retry", "unknown")
+SEND_STATES = ("sent", "failed", "cancelled")
 NO_SEVERITY = "none"
 
 Labels = tuple[tuple[str, str], ...]
@@ -68,19 +70,19 @@ def _incidents_open(s: Session) -> Family:
 
 
 def _outbox(s: Session) -> tuple[Family, Family]:
-    """Outbox depth by state and sends by outcome; zero until the outbox exists."""
+    """Outbox depth by state and finished sends by outcome (label values from fixed lists)."""
     depth = Family("herald_outbox_depth", "gauge",
-                   "Outbox rows waiting, by state (unknown = needs a person to reconcile).",
+                   "Outbox rows still needing work, by state (unknown = a person must settle).",
                    {(("state", st),): 0 for st in OUTBOX_STATES})
     sends = Family("herald_sends_total", "counter",
-                   "Send attempts by outcome, counted from the outbox since it began.",
+                   "Outbox rows that reached a final state, by state.",
                    {(("state", st),): 0 for st in SEND_STATES})
-    # HOOK (sending issue): when the outbox table lands, fill both families here, e.g.
-    #   for state, n in s.execute(select(Outbox.state, func.count()).group_by(Outbox.state)):
-    #       depth.samples[(("state", state),)] = n       (for states in OUTBOX_STATES)
-    #   and sends from the attempts table grouped by outcome. Keep the label values to the
-    #   fixed tuples above: never a recipient, subject or body.
-    _ = s
+    for state, count in s.execute(select(OutboxItem.state, func.count())
+                                  .group_by(OutboxItem.state)):
+        if state in OUTBOX_STATES:
+            depth.samples[(("state", state),)] = count
+        elif state in SEND_STATES:
+            sends.samples[(("state", state),)] = count
     return depth, sends
 
 
