@@ -73,9 +73,16 @@ def pg_database() -> Iterator[str]:
 
 
 def _truncate_pg(db: Database) -> None:
-    names = ", ".join(t.name for t in Base.metadata.sorted_tables)
+    """Empty every table fast: DELETE with triggers off (the audit log refuses deletes
+    otherwise), then restart the id sequences; TRUNCATE is ~50x slower here."""
     with db.engine.begin() as conn:
-        conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+        conn.execute(text("SET LOCAL session_replication_role = replica"))
+        for table in reversed(Base.metadata.sorted_tables):
+            conn.execute(text(f'DELETE FROM "{table.name}"'))
+        sequences = conn.execute(text("SELECT sequence_name FROM information_schema.sequences "
+                                      "WHERE sequence_schema = 'public'")).scalars().all()
+        for name in sequences:
+            conn.execute(text(f'ALTER SEQUENCE "{name}" RESTART WITH 1'))
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

@@ -229,7 +229,7 @@ def test_walk_a_security_incident_to_drafts(
     assert m.refused("step", "done", ref, "9") == (
         "error: security incident: the security lead has not signed off: aware_at, cloud_share, "
         "customer_must_act, deployments, how_to_determine, impact_condition, remediation, "
-        "self_hosted_share")
+        "self_hosted_share (an override cannot lift this)")
     m.do("plan", "signoff", ref, who=SEC)
     plan = m.read("plan", "show", ref, "--json").json()
     assert {f["signed_off_by"] for f in plan["facts"]} == {SEC}

@@ -215,7 +215,7 @@ def test_step_9_needs_the_security_leads_sign_off_on_every_fact(h: Herald) -> No
     assert str(err.value) == (
         "security incident: the security lead has not signed off: causes, customer_must_act, "
         "deployments, how_to_determine, impact_condition, release, remediation, "
-        "self_hosted_share")
+        "self_hosted_share (an override cannot lift this)")
 
     with pytest.raises(Forbidden, match="only the incident's security lead can sign off"):
         plan.sign_off_facts(h, ref, None, actor=MESSENGER)

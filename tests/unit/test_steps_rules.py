@@ -176,7 +176,14 @@ def test_step_9_needs_every_fact_signed_off() -> None:
                             override="signed on chat")
     assert not decision.allowed
     assert decision.reason == ("security incident: the security lead has not signed off: "
-                               "cloud_share, release")
+                               "cloud_share, release (an override cannot lift this)")
+
+
+def test_no_step_after_9_while_a_fact_is_unsigned_even_with_an_override() -> None:
+    gate = SecurityGate(True, True, unsigned_facts=("release",))
+    decision = can_complete(BY_NUMBER[10], states(done=9), security=gate, override="urgent")
+    assert not decision.allowed
+    assert decision.reason.endswith("release (an override cannot lift this)")
 
 
 def test_step_9_with_signed_facts_and_people_is_allowed() -> None:

@@ -144,9 +144,10 @@ def can_complete(
         if step.number > SECURITY_STEP and security.missing:
             return Decision(False, "security incident: no step after 9 until "
                             + " and ".join(security.missing) + " (an override cannot lift this)")
-        if step.number == SECURITY_STEP and security.unsigned_facts:
+        if security.unsigned_facts:  # every fact carries the security lead's sign-off
             return Decision(False, "security incident: the security lead has not signed off: "
-                            + ", ".join(security.unsigned_facts))
+                            + ", ".join(security.unsigned_facts)
+                            + " (an override cannot lift this)")
     earlier = [n for n in sorted(states) if n < step.number and states[n] is StepState.PENDING]
     if earlier and not (override and override.strip()):
         listed = ", ".join(str(n) for n in earlier[:5]) + ("..." if len(earlier) > 5 else "")

@@ -12,8 +12,9 @@ from herald.store.models import Incident
 
 
 def members(inc: Incident) -> list[str]:
-    """Everyone who holds or held a role on the incident, and who opened it."""
-    return [r.person.email for r in inc.roles] + [inc.created_by]
+    """Everyone who holds a role on the incident now, and who opened it (someone who left
+    a role no longer needs to know)."""
+    return [r.person.email for r in inc.roles if r.ended_at is None] + [inc.created_by]
 
 
 def visible_incident(s: Session, ref: str, viewer: Viewer | None) -> Incident:

@@ -61,7 +61,7 @@ def sign_off_facts(h: Herald, ref: str, keys: list[str] | None, *, actor: str) -
     with h.db.transaction() as s:
         inc = find_incident(s, ref)
         lead = current_role(inc, Role.SECURITY_LEAD.value)
-        if lead is None or lead.person.email != actor:
+        if lead is None or lead.person.email.lower() != actor.lower():
             raise Forbidden("only the incident's security lead can sign off facts")
         facts = {f.key: f for f in s.scalars(select(Fact).where(Fact.incident_id == inc.id))}
         wanted = keys or [k for k, f in facts.items() if f.signed_off_at is None]

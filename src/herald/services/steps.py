@@ -127,6 +127,11 @@ def reopen_step(h: Herald, ref: str, step: str | int, *, actor: str, reason: str
         record.state, record.at, record.by = rules.StepState.PENDING.value, None, None
         record.link = record.note = record.na_reason = record.override_reason = None
         record.skipped = None
+        if found.event:  # the timeline no longer claims it happened
+            event = s.scalar(select(TimelineEvent).where(TimelineEvent.incident_id == inc.id,
+                                                         TimelineEvent.key == found.event))
+            if event is not None:
+                event.completed_at, event.na, event.na_reason = None, False, None
         touch(inc, now)
         audit(s, at=now, actor=actor, action="step.reopened", incident=inc,
               target=f"{found.number} {found.key}", before=before, after={"reason": reason})
