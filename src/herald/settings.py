@@ -75,6 +75,21 @@ class Settings(BaseSettings):
         default=None, description="Provider quota: recipients (To + Cc) per minute.")
     mail_per_day: int | None = Field(
         default=None, description="Provider quota: recipients (To + Cc) per day.")
+    chat_transport: Literal["manual", "slack"] = Field(
+        default="manual", description="manual shows each message to paste; slack posts it.")
+    slack_token: SecretStr | None = Field(default=None, description="Slack bot token.")
+    slack_signing_secret: SecretStr | None = Field(
+        default=None, description="Verifies requests Slack sends to /slack/events.")
+    slack_base_url: str = Field(default="https://slack.com/api/",
+                                description="Slack Web API base URL.")
+    chat_channels: dict[str, str] = Field(
+        default_factory=lambda: {
+            "support": "#support", "support_internal": "#support-internal",
+            "incidents": "#incidents", "security": "#security", "marketing": "#marketing",
+            "legal": "#legal", "ce": "#ce",
+        },
+        description="Channel for each purpose; the incident's own channel is its link.",
+    )
     mentions: dict[str, str] = Field(
         default_factory=lambda: {
             "support_team": "@support", "cs_leadership": "@cs-leadership",

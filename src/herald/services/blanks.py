@@ -8,10 +8,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from herald.domain.incident import Role
+from herald.domain.statuspage import recommend
 from herald.proofread import RECIPIENT_BLANKS
 from herald.services.common import current_role, label
 from herald.services.context import Herald
-from herald.store.models import Fact, Incident, Link
+from herald.store.models import Fact, Incident, Link, TimelineEvent
 from herald.templates.engine import DEFAULT_PACK, Pack
 
 
@@ -51,10 +52,28 @@ def incident_blanks(h: Herald, s: Session, inc: Incident) -> dict[str, Any]:
                       (Role.SECURITY_LEAD, "security_lead_mention")):
         if (mention := _mention(inc, role)) is not None:
             values[key] = mention
+    planned = s.scalar(select(TimelineEvent.planned_at).where(
+        TimelineEvent.incident_id == inc.id, TimelineEvent.key == "emails_sent"))
+    if planned is not None:
+        values["send_time_utc"] = planned.strftime("%H:%M")
+        values["send_date"] = planned.strftime("%Y-%m-%d")
+    values["status_page_proposal"] = _proposal(h, inc)
     messenger = current_role(inc, Role.MESSENGER.value)
     if messenger is not None:
         values["messenger_name"] = messenger.person.name or messenger.person.email
     return values
+
+
+def _proposal(h: Herald, inc: Incident) -> str:
+    """The messenger's status page recommendation, in words, from the impact shares."""
+    from herald.services.contacts import list_status
+
+    status = list_status(h, label(inc))
+    shares = {k: v.percent for k, v in status.shares.items() if v.total}
+    advice = recommend(security=inc.security, shares=shares,
+                       threshold=h.settings.status_page_threshold)
+    return ("a status page post" if advice.post else "no status page post") + \
+        f" ({advice.reason})"
 
 
 def draft_context(blanks: dict[str, str], optional: dict[str, str],

@@ -13,12 +13,14 @@ from herald.domain.access import Viewer
 from herald.errors import Forbidden, InvalidInput, Refused
 from herald.proofread import proofread
 from herald.services.blanks import pack_for
+from herald.services.chat import queue_messages
 from herald.services.common import actor_email, audit, find_incident, touch
 from herald.services.context import Herald
 from herald.services.drafts import draft_facts
 from herald.services.guard import visible_incident
 from herald.store.draft_models import Draft, DraftVersion, IncidentDecision, ReviewEvent
 from herald.store.models import Incident, TimelineEvent
+from herald.store.outbox_models import OutboxItem
 
 LEGAL = "legal_review"
 
@@ -93,8 +95,28 @@ def decide_legal(h: Herald, ref: str, needed: bool, *, actor: str,
         audit(s, at=now, actor=actor, action="decision.legal", incident=inc, after=value)
 
 
-def request_reviews(h: Herald, ref: str, *, actor: str) -> list[str]:
-    """Step 14: ask every seat at once on the current drafts; returns the seats asked."""
+def review_messages(security: bool, legal: bool, *, ce_helped: bool) -> list[str]:
+    """The chat messages of step 14: support and leadership, the incident lead (and security
+    lead), marketing, legal when decided, and the CE team informed."""
+    kinds = ["chat_review_support",
+             "chat_review_incident_lead_security" if security else "chat_review_incident_lead",
+             "chat_review_marketing"]
+    if legal:
+        kinds.append("chat_review_legal")
+    kinds.append("chat_inform_ce_helped" if ce_helped else "chat_inform_ce_no_help")
+    return kinds
+
+
+def _ce_helped(s: Session, inc: Incident) -> bool:
+    """Did the CE team help build the list (was their help requested)?"""
+    return bool(s.scalar(select(OutboxItem.id).where(
+        OutboxItem.incident_id == inc.id, OutboxItem.key.like(f"chat:{inc.id}:chat_ce_help:%"))))
+
+
+def request_reviews(h: Herald, ref: str, *, actor: str,
+                    extras: dict[str, str] | None = None) -> list[str]:
+    """Step 14: ask every seat at once on the current drafts, posting the review requests
+    (status page proposal, send time...) in the same transaction; returns the seats asked."""
     actor = actor_email(actor)
     now = h.clock.now()
     with h.db.transaction() as s:
@@ -109,6 +131,9 @@ def request_reviews(h: Herald, ref: str, *, actor: str) -> list[str]:
             s.add(ReviewEvent(incident_id=inc.id, seat=seat.value,
                               decision=rules.Decision.REQUESTED.value, by=actor, at=now,
                               versions=snapshot))
+        queue_messages(h, s, inc, review_messages(inc.security, bool(_legal(s, inc)),
+                                                  ce_helped=_ce_helped(s, inc)),
+                       actor=actor, extras=extras)
         event = s.scalar(select(TimelineEvent).where(TimelineEvent.incident_id == inc.id,
                                                      TimelineEvent.key == "reviews_requested"))
         if event is not None and event.completed_at is None:

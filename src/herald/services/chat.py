@@ -1,0 +1,177 @@
+"""The handbook's internal messages: filled from templates, queued in the outbox, confirmed."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from pydantic import BaseModel
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from herald.domain.access import Viewer
+from herald.errors import InvalidInput, NotFound, Refused
+from herald.services.blanks import incident_blanks, pack_for
+from herald.services.common import actor_email, audit, find_incident, touch
+from herald.services.context import Herald
+from herald.services.guard import visible_incident
+from herald.services.incidents import check_url
+from herald.store.models import Incident, Link, TimelineEvent
+from herald.store.outbox_models import OutboxItem
+from herald.templates.engine import render_source
+
+# Which internal messages belong to which step (security ones only on security incidents).
+STEP_MESSAGES: dict[int, list[str]] = {
+    1: ["chat_claim"],
+    5: ["chat_buddy_request"],
+    9: ["chat_security_team", "chat_cs_leadership_security"],
+    10: ["chat_ce_help"],
+}
+SECURITY_ONLY = {"chat_security_team", "chat_cs_leadership_security"}
+
+
+class ChatItem(BaseModel):
+    """A message to post (or posted): where, what, and what happened."""
+
+    id: int
+    kind: str
+    title: str
+    purpose: str
+    channel: str
+    text: str
+    state: str
+    link: str | None
+    detail: str | None
+
+
+def _channel(h: Herald, s: Session, inc: Incident, purpose: str) -> str:
+    if purpose == "incident":
+        url = s.scalar(select(Link.url).where(Link.incident_id == inc.id,
+                                              Link.kind == "channel").order_by(Link.id))
+        if not url:
+            raise Refused("add the incident channel link first: the message goes there")
+        match = re.search(r"/archives/([A-Z0-9]+)", url)  # a Slack channel link
+        return match.group(1) if match else url
+    channel = h.settings.chat_channels.get(purpose)
+    if not channel:
+        raise InvalidInput(f"no chat channel is configured for {purpose!r}")
+    return channel
+
+
+def queue_messages(h: Herald, s: Session, inc: Incident, kinds: list[str], *, actor: str,
+                   extras: dict[str, str] | None = None) -> list[int]:
+    """Fill and queue internal messages inside the caller's transaction (posted after commit)."""
+    pack = pack_for(h)
+    known = incident_blanks(h, s, inc) | (extras or {})
+    now = h.clock.now()
+    ids = []
+    for kind in kinds:
+        template = pack.get(kind)
+        missing = [b for b in template.blanks if known.get(b) in (None, "")]
+        if missing:
+            raise Refused(f"{kind}: fill these blanks first: " + ", ".join(missing))
+        context: dict[str, Any] = {b: known[b] for b in template.blanks}
+        context |= {b: known.get(b) or None for b in template.optional}
+        text = render_source(pack.env, template.path.name, template.source, context)
+        for purpose in template.targets:
+            channel = _channel(h, s, inc, purpose)
+            n = s.scalar(select(func.count()).select_from(OutboxItem)
+                         .where(OutboxItem.key.like(f"chat:{inc.id}:{kind}:{purpose}:%"))) or 0
+            item = OutboxItem(kind="chat", key=f"chat:{inc.id}:{kind}:{purpose}:{n + 1}",
+                              incident_id=inc.id, payload={"kind": kind, "title": template.title,
+                                                           "purpose": purpose,
+                                                           "channel": channel, "text": text},
+                              state="queued", attempts=0, next_attempt_at=now,
+                              created_at=now)
+            s.add(item)
+            s.flush()
+            ids.append(item.id)
+        audit(s, at=now, actor=actor, action="chat.queued", incident=inc, target=kind,
+              after={"targets": template.targets})
+    return ids
+
+
+def post_step_messages(h: Herald, ref: str, step: int, *, actor: str,
+                       extras: dict[str, str] | None = None) -> list[int]:
+    """Queue the messages of a step (claim, buddy request, security, CE help)."""
+    actor = actor_email(actor)
+    kinds = STEP_MESSAGES.get(step)
+    if not kinds:
+        raise InvalidInput(f"step {step} has no chat message; steps with messages: "
+                           + ", ".join(str(n) for n in STEP_MESSAGES))
+    with h.db.transaction() as s:
+        inc = find_incident(s, ref)
+        chosen = [k for k in kinds if inc.security or k not in SECURITY_ONLY]
+        if not chosen:
+            raise Refused("these messages are for security incidents only")
+        ids = queue_messages(h, s, inc, chosen, actor=actor, extras=extras)
+        touch(inc, h.clock.now())
+        return ids
+
+
+def confirm_posted(h: Herald, ref: str, item_id: int, *, actor: str,
+                   link: str | None = None) -> None:
+    """The messenger pasted a message by hand: record it as posted, with its link."""
+    actor = actor_email(actor)
+    link = check_url(link) if link else None
+    now = h.clock.now()
+    with h.db.transaction() as s:
+        inc = find_incident(s, ref)
+        item = s.get(OutboxItem, item_id)
+        if item is None or item.incident_id != inc.id or item.kind != "chat":
+            raise NotFound(f"no chat message {item_id} on this incident")
+        if item.state == "sent":
+            raise Refused("this message is already recorded as posted")
+        item.state, item.done_at = "sent", now
+        item.reply = f"posted by hand by {actor}"
+        item.payload = dict(item.payload) | {"link": link}
+        record_post(s, inc, item, now)
+        touch(inc, now)
+        audit(s, at=now, actor=actor, action="chat.posted", incident=inc,
+              target=item.payload.get("kind", ""), after={"link": link})
+
+
+def record_posts(h: Herald, outcomes: list[Any]) -> None:
+    """After the worker posted messages: keep each permalink and put the post on the timeline."""
+    if not outcomes:
+        return
+    now = h.clock.now()
+    with h.db.transaction() as s:
+        for o in outcomes:
+            item = s.get(OutboxItem, o.id)
+            if item is None or item.incident_id is None:
+                continue
+            item.payload = dict(item.payload or {}) | {"link": o.link}
+            inc = s.get(Incident, item.incident_id)
+            if inc is not None:
+                record_post(s, inc, item, now)
+
+
+def record_post(s: Session, inc: Incident, item: OutboxItem, now: Any) -> None:
+    """Every post lands on the timeline with its link."""
+    payload = item.payload or {}
+    position = s.scalar(select(func.max(TimelineEvent.position))
+                        .where(TimelineEvent.incident_id == inc.id)) or 0
+    s.add(TimelineEvent(incident_id=inc.id, key=f"post_{item.id}",
+                        title=f"Posted: {payload.get('title', 'message')} "
+                              f"({payload.get('channel', '')})"[:200],
+                        position=position + 1, completed_at=now, link=payload.get("link")))
+
+
+def chat_items(h: Herald, ref: str, *, viewer: Viewer | None = None,
+               pending_only: bool = False) -> list[ChatItem]:
+    """The incident's messages: what still waits for a person first."""
+    with h.db.sessions() as s:
+        inc = visible_incident(s, ref, viewer)
+        q = select(OutboxItem).where(OutboxItem.incident_id == inc.id, OutboxItem.kind == "chat")
+        if pending_only:
+            q = q.where(OutboxItem.state != "sent")
+        rows = s.scalars(q.order_by(OutboxItem.id)).all()
+        order = {"manual": 0, "failed": 1, "retry": 2, "queued": 3, "sending": 4, "sent": 5}
+        items = [ChatItem(id=r.id, kind=r.payload.get("kind", ""),
+                          title=r.payload.get("title", ""), purpose=r.payload.get("purpose", ""),
+                          channel=r.payload.get("channel", ""), text=r.payload.get("text", ""),
+                          state=r.state, link=r.payload.get("link"), detail=r.error or r.reply)
+                 for r in rows]
+        return sorted(items, key=lambda i: (order.get(i.state, 9), i.id))
+
