@@ -8,7 +8,7 @@ import typer
 
 from herald.cli.common import As, Json, Ref, Table, actor, app, console, emit_json, herald, ok
 from herald.errors import InvalidInput, NotFound
-from herald.services import accounts, reviews
+from herald.services import accounts, chat, reviews
 from herald.timeparse import fmt
 
 review_app = typer.Typer(no_args_is_help=True, help="Reviews and sign-offs (step 14).")
@@ -80,3 +80,46 @@ def status(ref: Ref, json_: Json = False) -> None:
                       "yes" if seat.current else "no")
     console.print(table)
     ok("READY TO SEND" if st.ready else "NOT READY: " + "; ".join(st.missing))
+
+
+chat_app = typer.Typer(no_args_is_help=True, help="The internal chat messages.")
+app.add_typer(chat_app, name="chat")
+
+
+@chat_app.command("post")
+def chat_post(
+    ref: Ref, step: Annotated[int, typer.Argument(help="1 claim, 5 buddy, 9 security, 10 CE help")],
+    set_: Annotated[list[str] | None, typer.Option("--set", help="Blank: NAME=VALUE.")] = None,
+    as_: As = None,
+) -> None:
+    """Queue a step's messages (posted by the worker, or shown to paste by hand)."""
+    extras = dict(item.partition("=")[::2] for item in set_ or [])
+    ids = chat.post_step_messages(herald(), ref, step, actor=actor(as_), extras=extras)
+    ok(f"queued {len(ids)} message(s)")
+
+
+@chat_app.command("pending")
+def chat_pending(ref: Ref, json_: Json = False) -> None:
+    """Messages not yet posted: to paste by hand, failed, or waiting for a retry."""
+    items = chat.chat_items(herald(), ref, pending_only=True)
+    if json_:
+        emit_json(items)
+        return
+    if not items:
+        ok("nothing pending: every message is posted")
+    for item in items:
+        ok(f"[{item.id}] {item.state}: {item.title} -> {item.channel}")
+        ok(f"    {item.text}")
+        if item.detail:
+            ok(f"    ({item.detail})")
+
+
+@chat_app.command("posted")
+def chat_posted(
+    ref: Ref, item: int,
+    link: Annotated[str | None, typer.Option(help="Link to the posted message.")] = None,
+    as_: As = None,
+) -> None:
+    """Confirm you pasted a message by hand (with its link, for the timeline)."""
+    chat.confirm_posted(herald(), ref, item, actor=actor(as_), link=link)
+    ok(f"message {item} recorded as posted")
