@@ -7,7 +7,6 @@ Values follow Atlassian Statuspage so existing clients read Herald's page unchan
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
