@@ -252,3 +252,4 @@ class Heartbeat(Base):
 from herald.store import contact_models as contact_models  # noqa: E402
 from herald.store import draft_models as draft_models  # noqa: E402
 from herald.store import outbox_models as outbox_models  # noqa: E402
+from herald.store import status_models as status_models  # noqa: E402
