@@ -251,5 +251,6 @@ class Heartbeat(Base):
 # Base.metadata wherever the models are used (migrations, tests).
 from herald.store import contact_models as contact_models  # noqa: E402
 from herald.store import draft_models as draft_models  # noqa: E402
+from herald.store import followup_models as followup_models  # noqa: E402
 from herald.store import outbox_models as outbox_models  # noqa: E402
 from herald.store import status_models as status_models  # noqa: E402
