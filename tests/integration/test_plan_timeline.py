@@ -311,3 +311,16 @@ def test_plan_view_carries_header_facts_and_checklist(h: Herald) -> None:
     assert {r.role for r in p.incident.roles} == {"messenger", "security_lead"}
     assert p.incident.security_gate is not None
     assert p.incident.security_gate.unsigned_facts == ["release"]
+
+
+def test_the_deadline_start_fills_the_aware_fact(h: Herald) -> None:
+    from datetime import UTC, datetime
+
+    from herald.services import incidents as inc_svc
+    from herald.services import views as v
+
+    ref = new_incident(h)
+    inc_svc.set_deadline(h, ref, aware_at=datetime(2026, 1, 1, 7, 30, tzinfo=UTC), hours=72,
+                         actor=MESSENGER)
+    fact = next(f for f in v.plan(h, ref).facts if f.key == "aware_at")
+    assert fact.value == "2026-01-01 07:30 UTC"

@@ -52,3 +52,15 @@ def test_a_met_deadline_is_met_whatever_the_time(now: datetime) -> None:
 ])
 def test_describe(delta: timedelta, text: str) -> None:
     assert describe(delta) == text
+
+
+def test_disclosure_after_the_deadline_is_late_not_met() -> None:
+    from datetime import UTC, datetime
+
+    from herald.domain.deadlines import Deadline, DeadlineState
+
+    aware = datetime(2026, 1, 1, 8, 0, tzinfo=UTC)
+    on_time = Deadline(aware, 72, met_at=datetime(2026, 1, 4, 7, 59, tzinfo=UTC))
+    late = Deadline(aware, 72, met_at=datetime(2026, 1, 4, 18, 5, tzinfo=UTC))
+    assert on_time.state(datetime(2026, 1, 5, tzinfo=UTC)) is DeadlineState.MET
+    assert late.state(datetime(2026, 1, 5, tzinfo=UTC)) is DeadlineState.LATE

@@ -60,7 +60,9 @@ def main(argv: list[str] | None = None) -> int:
 def _usage_error(exc: typer.TyperException | click.ClickException) -> int:
     """Print a usage error as one line (help text, for a bare group, as it is)."""
     message = exc.format_message().strip()
-    if "\n" in message:  # `herald incident` alone: the help text is the answer
+    if not message:  # `herald incident` alone: the help was already printed
+        pass
+    elif "\n" in message:  # the help text is the answer
         print(message, file=sys.stderr)
     else:
         ctx = getattr(exc, "ctx", None)

@@ -79,8 +79,8 @@ def show(ref: Ref, json_: Json = False) -> None:
     if d.previous_names:
         ok("  formerly: " + "; ".join(d.previous_names))
     ok(f"  next: step {d.next_step}. {d.next_title}" if d.next_step else "  every step settled")
-    if d.security_gate and d.security_gate.missing:
-        ok("  SECURITY STOP: before any step after 9, " + " and ".join(d.security_gate.missing))
+    if d.security_gate:
+        security_stop(d.security_gate.missing, d.security_gate.unsigned_facts, indent="  ")
 
 
 @incident_app.command("rename")
@@ -144,6 +144,9 @@ def deadline(
 ) -> None:
     """Record when engineering became aware and the disclosure deadline."""
     at = parse_utc(aware, field="--aware")
+    if hours is None:  # keep a deadline already set; --hours changes it
+        current = views.incident_detail(herald(), ref).deadline
+        hours = current.hours if current else None
     svc.set_deadline(herald(), ref, aware_at=at, hours=hours, actor=actor(as_))
     ok(f"aware since {fmt(at)}" + (f"; disclosure due within {hours:g} h" if hours else ""))
 
@@ -199,3 +202,11 @@ def _short(value: object) -> str:
         return ""
     text = str(value)
     return text if len(text) <= 60 else text[:57] + "..."
+
+
+def security_stop(missing: list[str], unsigned: list[str], indent: str = "") -> None:
+    """The security branch's blockers, in words (shared by `incident show` and `step list`)."""
+    if missing:
+        ok(f"{indent}SECURITY STOP: before any step after 9, " + " and ".join(missing))
+    if unsigned:
+        ok(f"{indent}SECURITY STOP: the security lead has not signed off: " + ", ".join(unsigned))

@@ -7,6 +7,7 @@ from typing import Annotated
 import typer
 
 from herald.cli.common import As, Json, Ref, Table, actor, app, console, emit_json, herald, ok
+from herald.cli.incidents import security_stop
 from herald.services import steps as svc
 from herald.services import timeline as tl
 from herald.services import views
@@ -39,8 +40,8 @@ def step_list(ref: Ref, json_: Json = False) -> None:
         table.add_row(pointer, str(s.number), f"{MARK[s.state]} {s.title}", fmt(s.at),
                       s.by or "", note)
     console.print(table)
-    if d.security_gate and d.security_gate.missing:
-        ok("SECURITY STOP: before any step after 9, " + " and ".join(d.security_gate.missing))
+    if d.security_gate:
+        security_stop(d.security_gate.missing, d.security_gate.unsigned_facts)
 
 
 @step_app.command("next")

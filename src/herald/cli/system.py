@@ -21,7 +21,7 @@ def init() -> None:
 def demo() -> None:
     """Add a realistic example incident, marked DEMO, to explore Herald."""
     ref = seed_demo(herald())
-    ok(f"demo incident {ref} created; try: herald step list {ref}")
+    ok(f"demo incident {ref} is ready; try: herald step list {ref}")
 
 
 @app.command("serve")

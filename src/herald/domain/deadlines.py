@@ -14,6 +14,7 @@ class DeadlineState(StrEnum):
     SOON = "soon"
     OVERDUE = "overdue"
     MET = "met"
+    LATE = "late"  # disclosed, but after the deadline
 
 
 @dataclass(frozen=True)
@@ -36,7 +37,7 @@ class Deadline:
     def state(self, now: datetime, warn_hours: float = 12) -> DeadlineState:
         """Classify the deadline at `now`."""
         if self.met_at is not None:
-            return DeadlineState.MET
+            return DeadlineState.MET if self.met_at <= self.due_at else DeadlineState.LATE
         left = self.left(now)
         if left <= timedelta(0):
             return DeadlineState.OVERDUE

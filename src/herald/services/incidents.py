@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from herald.domain import incident as rules
 from herald.domain.steps import STEPS
@@ -21,7 +22,15 @@ from herald.services.common import (
     touch,
 )
 from herald.services.context import Herald
-from herald.store.models import Incident, Link, RoleAssignment, StepRecord, TimelineEvent
+from herald.store.models import (
+    Fact,
+    Incident,
+    Link,
+    RoleAssignment,
+    StepRecord,
+    TimelineEvent,
+)
+from herald.timeparse import fmt
 
 LINK_KINDS = ("channel", "thread", "folder", "other")
 
@@ -219,10 +228,24 @@ def set_deadline(
     with h.db.transaction() as s:
         inc = find_incident(s, ref)
         before = {"aware_at": _iso(inc.aware_at), "hours": inc.disclosure_hours}
+        _aware_fact(s, inc, aware_at, actor, now)  # first: its query must not flush the incident
         inc.aware_at, inc.disclosure_hours = aware_at, hours
         touch(inc, now)
         audit(s, at=now, actor=actor, action="deadline.set", incident=inc, target=label(inc),
               before=before, after={"aware_at": _iso(aware_at), "hours": hours})
+
+
+def _aware_fact(s: Session, inc: Incident, aware_at: datetime, actor: str,
+                now: datetime) -> None:
+    """Keep the plan's 'became aware' fact equal to the deadline's start."""
+    value = fmt(aware_at)
+    fact = s.scalar(select(Fact).where(Fact.incident_id == inc.id, Fact.key == "aware_at"))
+    if fact is None:
+        s.add(Fact(incident_id=inc.id, key="aware_at", value=value, provided_by=actor,
+                   recorded_at=now, recorded_by=actor))
+    elif fact.value != value:
+        fact.value, fact.provided_by, fact.recorded_at, fact.recorded_by = value, actor, now, actor
+        fact.signed_off_by = fact.signed_off_at = None  # a changed fact needs a new sign-off
 
 
 def set_status(h: Herald, ref: str, status: str, *, actor: str) -> str:

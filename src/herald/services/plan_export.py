@@ -74,8 +74,8 @@ def to_markdown(doc: PlanDocument) -> str:
     if d.security:
         out += ["**Security incident: need-to-know. Do not forward.**", ""]
     out += ["## Header", "", f"- Severity: {d.severity or 'not set'}", f"- Status: {d.status}"]
-    out += [f"- {r.label.capitalize()}: {r.name} <{r.email}>" for r in d.roles]
-    out += [f"- {li.kind.capitalize()}: {li.url}" for li in d.links]
+    out += [f"- {_cap(r.label)}: {r.name} <{r.email}>" for r in d.roles]
+    out += [f"- {_cap(li.kind)}: {li.url}" for li in d.links]
     if d.deadline and d.deadline.due_at:
         out.append(f"- Disclosure due: {fmt(d.deadline.due_at)}")
     out += ["", "## Gathered information", "", "| Fact | Value | Provided by |", "|---|---|---|"]
@@ -106,6 +106,11 @@ def to_markdown(doc: PlanDocument) -> str:
     return "\n".join(out) + "\n"
 
 
+def _cap(text: str) -> str:
+    """First letter up, the rest as written ('CS leader' stays 'CS leader')."""
+    return text[:1].upper() + text[1:]
+
+
 def _md(text: str) -> str:
     return text.replace("|", "\\|").replace("\n", " ")
 
@@ -122,8 +127,8 @@ def to_docx(doc: PlanDocument, path: Path) -> None:
         word.add_paragraph("Security incident: need-to-know. Do not forward.")
     word.add_heading("Header", level=1)
     rows = [("Severity", d.severity or "not set"), ("Status", d.status)]
-    rows += [(r.label.capitalize(), f"{r.name} <{r.email}>") for r in d.roles]
-    rows += [(li.kind.capitalize(), li.url) for li in d.links]
+    rows += [(_cap(r.label), f"{r.name} <{r.email}>") for r in d.roles]
+    rows += [(_cap(li.kind), li.url) for li in d.links]
     _table(word, ["Field", "Value"], rows)
     word.add_heading("Gathered information", level=1)
     _table(word, ["Fact", "Value", "Provided by"],
