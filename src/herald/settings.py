@@ -90,6 +90,11 @@ class Settings(BaseSettings):
         },
         description="Channel for each purpose; the incident's own channel is its link.",
     )
+    inbound_secret: SecretStr | None = Field(
+        default=None, description="Shared secret the mail system sends (X-Herald-Inbound-"
+                                  "Secret) when it posts customer replies to Herald.")
+    followup_close_days: float = Field(
+        default=3, description="Quiet follow-ups (no reply) close after this many days.")
     mentions: dict[str, str] = Field(
         default_factory=lambda: {
             "support_team": "@support", "cs_leadership": "@cs-leadership",

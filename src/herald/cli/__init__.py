@@ -10,12 +10,23 @@ import typer
 from pydantic import ValidationError
 from sqlalchemy.exc import SQLAlchemyError
 
-from herald.cli import contacts, drafts, incidents, plan, reviews, send, steps, system, users
+from herald.cli import (
+    contacts,
+    drafts,
+    followup,
+    incidents,
+    plan,
+    reviews,
+    send,
+    steps,
+    system,
+    users,
+)
 from herald.cli.common import app
 from herald.errors import HeraldError
 
-__all__ = ["app", "contacts", "drafts", "incidents", "main", "plan", "reviews", "send", "steps",
-           "system", "users"]
+__all__ = ["app", "contacts", "drafts", "followup", "incidents", "main", "plan",
+           "reviews", "send", "steps", "system", "users"]
 
 
 def main(argv: list[str] | None = None) -> int:

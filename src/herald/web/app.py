@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
+from urllib.parse import quote
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -44,6 +45,7 @@ def create_app(h: Herald) -> FastAPI:
     app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")
     app.include_router(ops.router)
     app.include_router(api.router)
+    app.include_router(api.machine)
     app.include_router(pages.router)
 
     @app.middleware("http")
@@ -62,8 +64,12 @@ def create_app(h: Herald) -> FastAPI:
         if _is_api(request):
             return JSONResponse({"error": str(exc), "status": exc.status}, status_code=exc.status)
         if isinstance(exc, LoginRequired):
-            target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-            return RedirectResponse(f"/login?next={target}", status_code=303)
+            if request.method in {"GET", "HEAD"}:
+                target = request.url.path + (f"?{request.url.query}" if request.url.query
+                                             else "")
+            else:  # a form's target has no page to come back to: return to the form's page
+                target = back_to(request, "/")
+            return RedirectResponse(f"/login?next={quote(target, safe='/')}", status_code=303)
         if request.method == "POST" and exc.status not in (403, 404):
             return redirect(request, back_to(request, "/"), error=str(exc))
         return render(request, "error.html", status_code=exc.status, message=str(exc))

@@ -4,7 +4,16 @@ from fastapi import APIRouter, Security
 from fastapi.routing import APIRoute
 from fastapi.security import APIKeyCookie, HTTPBearer
 
-from herald.web.api import account, header, incidents, plan, steps, timeline
+from herald.web.api import (
+    account,
+    contacts,
+    header,
+    inbound,
+    incidents,
+    plan,
+    steps,
+    timeline,
+)
 from herald.web.security import SESSION_COOKIE
 
 
@@ -22,5 +31,9 @@ _session = APIKeyCookie(name=SESSION_COOKIE, auto_error=False, scheme_name="sess
 
 router = APIRouter(prefix="/api/v1", generate_unique_id_function=_operation_id,
                    dependencies=[Security(_bearer), Security(_session)])
-for module in (incidents, header, steps, plan, timeline, account):
+for module in (incidents, header, steps, plan, timeline, contacts, account):
     router.include_router(module.router)
+
+# Routes that authenticate themselves (a shared secret), outside the session/token scheme.
+machine = APIRouter(prefix="/api/v1", generate_unique_id_function=_operation_id)
+machine.include_router(inbound.router)
