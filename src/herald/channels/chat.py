@@ -27,15 +27,17 @@ class ChatReceipt:
 class ChatChannel(Protocol):
     """Something that can post a message to a channel."""
 
-    def post(self, *, channel: str, text: str, thread: str | None = None) -> ChatReceipt:
-        """Post `text` to `channel` (optionally in a thread)."""
+    def post(self, *, channel: str, text: str, thread: str | None = None,
+             buttons: list[dict[str, str]] | None = None) -> ChatReceipt:
+        """Post `text` to `channel` (optionally in a thread, with action buttons)."""
         ...
 
 
 class ManualChat:
     """Nothing leaves: the message waits for a person to paste it and confirm."""
 
-    def post(self, *, channel: str, text: str, thread: str | None = None) -> ChatReceipt:
+    def post(self, *, channel: str, text: str, thread: str | None = None,
+             buttons: list[dict[str, str]] | None = None) -> ChatReceipt:
         """Leave the message for the messenger to post by hand."""
         return ChatReceipt("manual", f"copy it to {channel} and confirm")
 
@@ -48,7 +50,8 @@ class SlackChat:
     base_url: str = "https://slack.com/api/"
     timeout: int = 10
 
-    def post(self, *, channel: str, text: str, thread: str | None = None) -> ChatReceipt:
+    def post(self, *, channel: str, text: str, thread: str | None = None,
+             buttons: list[dict[str, str]] | None = None) -> ChatReceipt:
         """Post and fetch the permalink; rate limits and outages become retries."""
         from slack_sdk import WebClient
         from slack_sdk.errors import SlackApiError
@@ -56,7 +59,7 @@ class SlackChat:
         client = WebClient(token=self.token, base_url=self.base_url, timeout=self.timeout)
         try:
             posted = client.chat_postMessage(channel=channel, text=text, thread_ts=thread,
-                                             unfurl_links=False)
+                                             unfurl_links=False, blocks=_blocks(text, buttons))
         except SlackApiError as exc:
             return _slack_failure(exc)
         except OSError as exc:  # connection refused, timeout, DNS: try again later
@@ -69,6 +72,16 @@ class SlackChat:
         except (SlackApiError, OSError):
             link = None  # posted; a missing permalink is not worth a second post
         return ChatReceipt("sent", f"posted at {ts}", link=str(link) if link else None)
+
+
+def _blocks(text: str, buttons: list[dict[str, str]] | None) -> list[dict[str, object]] | None:
+    """The text plus buttons (e.g. Approve / Request changes), as Block Kit."""
+    if not buttons:
+        return None
+    return [{"type": "section", "text": {"type": "mrkdwn", "text": text}},
+            {"type": "actions", "elements": [
+                {"type": "button", "text": {"type": "plain_text", "text": b["label"]},
+                 "action_id": b["action"], "value": b["value"]} for b in buttons]}]
 
 
 _PERMANENT = {"channel_not_found", "not_in_channel", "invalid_auth", "account_inactive",

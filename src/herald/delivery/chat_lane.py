@@ -15,7 +15,8 @@ def post_due_chat(h: Herald, worker: str, chat: ChatChannel, *, batch: int = 10)
         outcomes = []
         for row in rows:
             p = row.payload or {}
-            receipt = chat.post(channel=p.get("channel", ""), text=p.get("text", ""))
+            receipt = chat.post(channel=p.get("channel", ""), text=p.get("text", ""),
+                                buttons=p.get("buttons"))
             outcomes.append(outbox.Outcome(row.id, receipt.outcome,
                                            receipt.detail or receipt.outcome, row.attempts,
                                            delay=receipt.retry_after, link=receipt.link))

@@ -58,11 +58,33 @@ def _channel(h: Herald, s: Session, inc: Incident, purpose: str) -> str:
     return channel
 
 
+# The review seats a review-request message asks, for its Approve / Request changes buttons.
+REVIEW_SEATS = {"chat_review_support": ["buddy", "cs_leadership"],
+                "chat_review_incident_lead": ["incident_lead"],
+                "chat_review_incident_lead_security": ["incident_lead", "security_lead"],
+                "chat_review_marketing": ["marketing"], "chat_review_legal": ["legal"]}
+
+
+def _buttons(kind: str, ref: str) -> list[dict[str, str]] | None:
+    seats = REVIEW_SEATS.get(kind)
+    if not seats:
+        return None
+    out = []
+    for seat in seats:
+        name = seat.replace("_", " ")
+        out.append({"label": f"Approve ({name})", "action": "review_approve",
+                    "value": f"{ref}:{seat}"})
+        out.append({"label": f"Request changes ({name})", "action": "review_changes",
+                    "value": f"{ref}:{seat}"})
+    return out
+
+
 def queue_messages(h: Herald, s: Session, inc: Incident, kinds: list[str], *, actor: str,
                    extras: dict[str, str] | None = None) -> list[int]:
     """Fill and queue internal messages inside the caller's transaction (posted after commit)."""
     pack = pack_for(h)
     known = incident_blanks(h, s, inc) | (extras or {})
+    ref = inc.number or str(inc.id)
     now = h.clock.now()
     ids = []
     for kind in kinds:
@@ -80,7 +102,8 @@ def queue_messages(h: Herald, s: Session, inc: Incident, kinds: list[str], *, ac
             item = OutboxItem(kind="chat", key=f"chat:{inc.id}:{kind}:{purpose}:{n + 1}",
                               incident_id=inc.id, payload={"kind": kind, "title": template.title,
                                                            "purpose": purpose,
-                                                           "channel": channel, "text": text},
+                                                           "channel": channel, "text": text,
+                                                           "buttons": _buttons(kind, ref)},
                               state="queued", attempts=0, next_attempt_at=now,
                               created_at=now)
             s.add(item)

@@ -15,10 +15,11 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from herald import __version__
 from herald.errors import HeraldError
 from herald.services.context import Herald
-from herald.web import api, ops, pages
+from herald.web import api, ops, pages, slack_app
 from herald.web.render import back_to, redirect, render
 from herald.web.requestlog import RequestLogMiddleware
 from herald.web.security import LoginRequired
+from herald.web.status_public import StatusPages
 
 log = logging.getLogger("herald.web")
 SECURITY_HEADERS = {
@@ -43,9 +44,11 @@ def create_app(h: Herald) -> FastAPI:
                               "`herald user token`).")
     app.state.herald = h
     app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")
+    app.mount("/status", StatusPages(h), name="status")  # public: no login, stored bytes
     app.include_router(ops.router)
     app.include_router(api.router)
     app.include_router(api.machine)
+    app.include_router(slack_app.router(h))
     app.include_router(pages.router)
 
     @app.middleware("http")
@@ -53,8 +56,8 @@ def create_app(h: Herald) -> FastAPI:
         response: Response = await call_next(request)
         for key, value in SECURITY_HEADERS.items():
             response.headers.setdefault(key, value)
-        if not request.url.path.startswith("/static/"):
-            response.headers.setdefault("cache-control", "no-store")
+        if not request.url.path.startswith(("/static/", "/status/")):
+            response.headers.setdefault("cache-control", "no-store")  # /status/ sets its own
         return response
 
     app.add_middleware(RequestLogMiddleware)  # added last, so it is outermost: times it all
