@@ -60,6 +60,39 @@ class Settings(BaseSettings):
         description="Impacted share (percent, 50-80) of self-hosted or cloud customers above "
                     "which the status page is recommended.",
     )
+    status_page_name: str = Field(default="Service status",
+                                  description="Name shown on the public status page.")
+    status_page_id: str = Field(default="herald", description="The page id in the status "
+                                "page's JSON (Statuspage v2 `page.id`).")
+    status_page_url: str | None = Field(
+        default=None, description="Public URL of the status page, if it is hosted apart "
+                                  "(default: HERALD_BASE_URL/status/).")
+    status_max_age: int = Field(default=30, ge=0, le=3600, description="Seconds browsers and "
+                                "proxies may cache the public status page (Cache-Control).")
+    status_export_dir: Path | None = Field(
+        default=None, description="Folder the public status page is written to as static "
+                                  "files after every change (unset: no export).")
+    statuspage_provider: Literal["builtin", "atlassian", "incidentio"] = Field(
+        default="builtin", description="Where status posts go besides the built-in page: "
+                                       "builtin (nowhere else), atlassian or incidentio.")
+    statuspage_api_key: SecretStr | None = Field(
+        default=None, description="Atlassian Statuspage API key (Authorization: OAuth).")
+    statuspage_page_id: str | None = Field(default=None,
+                                           description="Atlassian Statuspage page id.")
+    statuspage_base_url: str = Field(default="https://api.statuspage.io/",
+                                     description="Atlassian Statuspage API base URL.")
+    incidentio_api_key: SecretStr | None = Field(
+        default=None, description="incident.io API key (Authorization: Bearer).")
+    incidentio_status_page_id: str | None = Field(default=None,
+                                                  description="incident.io status page id.")
+    incidentio_base_url: str = Field(default="https://api.incident.io/",
+                                     description="incident.io API base URL.")
+    incidentio_notify: Literal["all", "first_and_last", "none"] = Field(
+        default="first_and_last", description="Which incident.io posts notify the page's "
+                                              "subscribers.")
+    status_component_ids: dict[str, str] = Field(
+        default_factory=dict, description="Hosted status page component id of each Herald "
+                                          "component code (unset: the code itself).")
     mail_transport: Literal["maildir", "smtp"] = Field(
         default="maildir", description="maildir keeps mail in HERALD_HOME/maildir (nothing "
                                        "leaves); smtp sends through the server below.")

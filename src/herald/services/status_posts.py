@@ -13,12 +13,14 @@ from herald.domain import status_posts as rules
 from herald.domain.access import Viewer
 from herald.domain.statuspage import recommend
 from herald.errors import InvalidInput, Refused
+from herald.services import status_page
 from herald.services.blanks import incident_blanks, pack_for
 from herald.services.common import actor_email, audit, find_incident, label, touch
 from herald.services.contacts import list_status
 from herald.services.context import Herald
 from herald.services.guard import visible_incident
 from herald.store.models import Fact, Incident, TimelineEvent
+from herald.store.outbox_models import OutboxItem
 from herald.store.status_models import StatusComponent, StatusPost
 from herald.templates.engine import render_source
 
@@ -117,8 +119,30 @@ def post_status(
         touch(inc, now)
         audit(s, at=now, actor=actor, action="status.posted", incident=inc, target=which.value,
               after={"impact": level.value, "components": affected,
-                     "override": post.override_reason, "recommendation": reason})
-        return _view(post)
+                     "override": post.override_reason, "recommendation": reason,
+                     "recommended": recommended})
+        _queue_remote(h, s, inc, post, first=not posts, final=final)
+        status_page.rebuild(h, s)  # the public page changes in this same transaction
+        view = _view(post)
+    status_page.export_after_commit(h)
+    return view
+
+
+def _queue_remote(h: Herald, s: Session, inc: Incident, post: StatusPost, *, first: bool,
+                  final: bool) -> None:
+    """The post for a hosted status page, as an outbox row the worker sends after commit."""
+    provider = h.settings.statuspage_provider
+    if provider == "builtin":
+        return
+    s.add(OutboxItem(kind="status", key=f"status:{provider}:{post.id}", incident_id=inc.id,
+                     payload={"provider": provider, "incident_id": inc.id, "post_id": post.id,
+                              "kind": post.kind,
+                              "status": post.status, "impact": post.impact,
+                              "name": post.title, "body": post.body,
+                              "components": dict(post.components or {}), "first": first,
+                              "final": final},
+                     state="queued", attempts=0, next_attempt_at=post.posted_at,
+                     created_at=post.posted_at))
 
 
 def _render(h: Herald, s: Session, inc: Incident, template_kind: str) -> str:

@@ -19,7 +19,7 @@ from herald.web import api, ops, pages, slack_app
 from herald.web.render import back_to, redirect, render
 from herald.web.requestlog import RequestLogMiddleware
 from herald.web.security import LoginRequired
-from herald.web.status_public import StatusPages
+from herald.web.status_public import StatusPageMiddleware
 
 log = logging.getLogger("herald.web")
 SECURITY_HEADERS = {
@@ -44,7 +44,6 @@ def create_app(h: Herald) -> FastAPI:
                               "`herald user token`).")
     app.state.herald = h
     app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")
-    app.mount("/status", StatusPages(h), name="status")  # public: no login, stored bytes
     app.include_router(ops.router)
     app.include_router(api.router)
     app.include_router(api.machine)
@@ -56,10 +55,13 @@ def create_app(h: Herald) -> FastAPI:
         response: Response = await call_next(request)
         for key, value in SECURITY_HEADERS.items():
             response.headers.setdefault(key, value)
-        if not request.url.path.startswith(("/static/", "/status/")):
-            response.headers.setdefault("cache-control", "no-store")  # /status/ sets its own
+        if not request.url.path.startswith("/static/"):
+            response.headers.setdefault("cache-control", "no-store")
         return response
 
+    # The public status page (no login, stored bytes, its own caching headers) is answered
+    # before the workspace's middleware; the request log still sees it.
+    app.add_middleware(StatusPageMiddleware, h=h)
     app.add_middleware(RequestLogMiddleware)  # added last, so it is outermost: times it all
 
     @app.exception_handler(HeraldError)
