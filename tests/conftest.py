@@ -22,11 +22,22 @@ PG_URL = os.environ.get("HERALD_TEST_DATABASE_URL")
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
-    """With HERALD_REQUIRE_ALL=1 (make test, CI) a skipped test fails the run."""
+    """With HERALD_REQUIRE_ALL=1 (make test, CI) a skipped test fails the run, and so does a
+    whole-suite run in which no browser test passed (Chromium is part of the suite)."""
     reporter = session.config.pluginmanager.get_plugin("terminalreporter")
-    skipped = len(reporter.stats.get("skipped", [])) if reporter else 0
-    if REQUIRE_ALL and skipped and exitstatus == 0:
+    if not REQUIRE_ALL or exitstatus != 0 or reporter is None:
+        return
+    skipped = len(reporter.stats.get("skipped", []))
+    if skipped:
         reporter.write_line(f"HERALD_REQUIRE_ALL: {skipped} test(s) skipped; failing the run")
+        session.exitstatus = 1
+    opts = session.config.option
+    whole_suite = (session.config.args_source == pytest.Config.ArgsSource.TESTPATHS
+                   and not (opts.markexpr or opts.keyword or opts.deselect
+                            or getattr(opts, "lf", False) or opts.collectonly))
+    browser_ran = any("browser" in r.keywords for r in reporter.stats.get("passed", []))
+    if whole_suite and not browser_ran:
+        reporter.write_line("HERALD_REQUIRE_ALL: no browser test ran; failing the run")
         session.exitstatus = 1
 
 

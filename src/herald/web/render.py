@@ -42,7 +42,8 @@ def render(request: Request, template: str, status_code: int = 200, **context: A
         csrf = pre_csrf = secrets.token_urlsafe(32)
     response = TEMPLATES.TemplateResponse(
         request, template, {"caller": caller, "account": caller.account if caller else None,
-                            "csrf_token": csrf, "flash": flash, **context},
+                            "csrf_token": csrf, "flash": flash, "status_code": status_code,
+                            **context},
         status_code=status_code,
     )
     if raw:

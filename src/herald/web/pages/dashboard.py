@@ -27,7 +27,8 @@ def dashboard(request: Request, caller: Annotated[Caller, Depends(require_caller
                   may_open=can_open_incidents(caller.account.viewer))
 
 
-@router.post("/incidents", dependencies=[Depends(check_csrf)])
+# Who asks comes before their token: someone signed out is sent to the login page, not refused.
+@router.post("/incidents", dependencies=[Depends(require_caller), Depends(check_csrf)])
 def open_incident(
     request: Request,
     caller: Annotated[Caller, Depends(require_caller)],
