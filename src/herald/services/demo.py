@@ -72,9 +72,10 @@ def seed_demo(h: Herald) -> str:
     clock.advance(minutes=3)
     steps.complete_step(d, ref, "gather", actor=me)
     clock.advance(minutes=10)
+    # Planned from the real now, so a fresh demo never starts with past-due rows.
     for key, hours in (("list_ready", 1), ("drafts_ready", 2), ("reviews_requested", 3),
                        ("reviews_approved", 4), ("emails_sent", 5)):
-        timeline.plan_event(d, ref, key, clock.now() + timedelta(hours=hours), actor=me)
+        timeline.plan_event(d, ref, key, h.clock.now() + timedelta(hours=hours), actor=me)
     timeline.event_na(d, ref, "status_page", actor=me,
                       reason="about a third of self-hosted customers: below the threshold")
     return ref
