@@ -57,6 +57,21 @@ def can_act(*, members: Iterable[str], viewer: Viewer | None) -> bool:
     return viewer.email.lower() in {m.lower() for m in members}
 
 
+def can_mark(viewer: Viewer | None, members: Iterable[str],
+             account_ce_email: str | None) -> bool:
+    """Who may mark an account impacted yes/no on an incident's list.
+
+    Whoever may act on the incident (its members, the roles that run incidents) may mark any
+    account; a customer engineer, usually not a member, may mark the accounts they are the CE
+    of (the account's CE email is theirs).
+    """
+    if can_act(members=members, viewer=viewer):
+        return True
+    assert viewer is not None  # can_act allows the CLI (no viewer)
+    ce = (account_ce_email or "").strip().lower()
+    return bool(ce) and ce == viewer.email.strip().lower()
+
+
 def can_open_incidents(viewer: Viewer | None) -> bool:
     """Who may open a new incident workspace."""
     return viewer is None or bool(viewer.roles & RUNS_INCIDENTS)

@@ -48,6 +48,18 @@ async def acting_incident(
     return Seen(h, caller, ref)
 
 
+async def marking_incident(
+    request: Request, ref: RefPath, caller: Annotated[Caller, Depends(require_caller)]
+) -> Seen:
+    """An incident the caller may see, for marking accounts: 404 when hidden, 403 on a bad
+    CSRF token. Who may mark which account is checked per account (services.marking)."""
+    h = herald_of(request)
+    authorize(h, ref, caller.account.viewer)
+    await check_csrf(request)
+    return Seen(h, caller, ref)
+
+
 Viewing = Annotated[Seen, Depends(seen_incident)]
+Marking = Annotated[Seen, Depends(marking_incident)]
 Acting = Annotated[Seen, Depends(acting_incident)]
 SignedIn = Annotated[Caller, Depends(require_caller)]

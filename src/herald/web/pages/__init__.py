@@ -6,7 +6,10 @@ from herald.web.pages import (
     account,
     admin,
     auth,
+    ce_round,
     checklist,
+    contact_import,
+    contacts,
     dashboard,
     header,
     plan,
@@ -18,4 +21,6 @@ from herald.web.pages import (
 router = APIRouter()
 for module in (auth, dashboard, search, checklist, header, plan, timeline, record, admin,
                account):
+    router.include_router(module.router)
+for module in (contacts, contact_import, ce_round):  # the customer list and the CE round
     router.include_router(module.router)
