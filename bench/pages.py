@@ -136,6 +136,7 @@ def bench_backend(name: str, url: str, home: Path, n: int, profile: str | None,
     if profile:
         _profile(support, timed, profile.replace("{ref}", seeded.normal), api)
     baseline = measure(support, timed, BASELINE, n)
+    raw = _raw_sql_ms(db, n)
     figures = []
     for path in [*get_routes(app), *EXTRA]:
         for ref in _refs(path, seeded):
@@ -150,7 +151,7 @@ def bench_backend(name: str, url: str, home: Path, n: int, profile: str | None,
             if fig.status in (401, 403, 404) and not target.startswith("/api/"):
                 fig = measure(admin, timed, target, n)  # admin-only pages
             figures.append(fig)
-    version = _server_version(db)
+    version = f"{_server_version(db)}; raw SQL select of all incident rows: p50 {raw:.2f} ms"
     db.dispose()
     print(f"  {name}: seeded {seeded.incidents} incidents in {seed_s:.1f} s", file=sys.stderr)
     return figures, baseline, seed_s, version
@@ -177,6 +178,19 @@ def _profile(client: TestClient, timed: Timed, url: str, api: dict[str, str]) ->
     prof.disable()
     print(f"--- cProfile of 10 x {url} (last {timed.last_ms:.1f} ms) ---")
     pstats.Stats(prof).sort_stats("cumulative").print_stats(30)
+
+
+def _raw_sql_ms(db: Database, n: int) -> float:
+    """A second reference: the database alone returning every incident's list columns."""
+    sql = text("SELECT id, number, title, severity, security, status, created_at "
+               "FROM incidents ORDER BY created_at DESC, id DESC")
+    times = []
+    with db.engine.connect() as conn:
+        for _ in range(n):
+            started = time.perf_counter()
+            conn.execute(sql).all()
+            times.append((time.perf_counter() - started) * 1000)
+    return statistics.median(times)
 
 
 def _server_version(db: Database) -> str:
@@ -231,7 +245,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--only", help="measure only URLs matching this regular expression")
     args = parser.parse_args(argv)
     print(f"Herald page benchmark, {NOW:%Y-%m-%d} data; machine: {platform.platform()}, "
-          f"{os.cpu_count()} CPUs, Python {platform.python_version()}")
+          f"{os.cpu_count()} CPUs, Python {platform.python_version()}, load average "
+          f"{os.getloadavg()[0]:.1f} at the start")
     backends = []
     with tempfile.TemporaryDirectory() as tmp:
         backends.append(("SQLite", f"sqlite:///{tmp}/herald.db", Path(tmp)))
@@ -243,6 +258,7 @@ def main(argv: list[str] | None = None) -> int:
             figures, baseline, _, version = bench_backend(name, url, home, args.n, args.profile,
                                                           args.only)
             ok &= report(name, version, figures, baseline, args.n)
+    print(f"\nLoad average at the end: {os.getloadavg()[0]:.1f}")
     return 0 if ok else 1
 
 

@@ -14,9 +14,9 @@ from herald.domain import steps as step_rules
 from herald.domain.access import Viewer, can_see
 from herald.domain.incident import Role
 from herald.domain.plan import FACTS
-from herald.errors import NotFound
-from herald.services.common import find_incident, label
+from herald.services.common import label
 from herald.services.context import Herald
+from herald.services.guard import visible_incident
 from herald.services.steps import security_gate, step_states
 from herald.store.models import (
     AuditEntry,
@@ -176,15 +176,8 @@ class AuditRow(BaseModel):
     after: object = None
 
 
-def _members(inc: Incident) -> list[str]:
-    return [r.person.email for r in inc.roles] + [inc.created_by]
-
-
 def _visible(s: Session, ref: str, viewer: Viewer | None) -> Incident:
-    inc = find_incident(s, ref)
-    if not can_see(security=inc.security, members=_members(inc), viewer=viewer):
-        raise NotFound(f"no incident {ref!r}")  # the same answer as a missing one
-    return inc
+    return visible_incident(s, ref, viewer)
 
 
 def _deadline(h: Herald, inc: Incident | Row[Any], met_at: datetime | None
@@ -260,35 +253,46 @@ def _summaries(h: Herald, q: Select[Incident], viewer: Viewer | None, *,
                limit: int | None = None) -> list[IncidentSummary]:
     """List lines for the incidents `q` selects, newest first, filtered by need-to-know."""
     with h.db.sessions() as s:
-        rows = s.execute(q.with_only_columns(*_SUMMARY_COLUMNS)
-                         .order_by(Incident.created_at.desc(), Incident.id.desc())).all()
+        conn = s.connection()  # plain Core rows: no ORM loading for the list
+        rows = conn.execute(q.with_only_columns(*_SUMMARY_COLUMNS)
+                            .order_by(Incident.created_at.desc(), Incident.id.desc())).all()
         secret = [r.id for r in rows if r.security]
         members = _role_emails(s, secret) if viewer is not None and secret else {}
         found = [r for r in rows if can_see(security=r.security, viewer=viewer,
                                             members=[*members.get(r.id, ()), r.created_by])]
         found = found[:limit] if limit is not None else found
+        # A long list reads the per-incident facts for everything `q` selects (a subquery, not
+        # a thousand bound ids; rows of hidden incidents are simply not used). A short one, e.g.
+        # a page of search results, names its ids, so a costly `q` is not run again.
         ids = [r.id for r in found]
-        messengers = {i: e[0] for i, e in _role_emails(s, ids, Role.MESSENGER).items()}
+        within: list[int] | Select[Any] = ids if len(ids) <= 200 else q.with_only_columns(
+            Incident.id)
+        messengers = {i: e[0] for i, e in _role_emails(s, within, Role.MESSENGER).items()}
         pending: dict[int, set[int]] = {}
-        for inc_id, number in s.execute(select(StepRecord.incident_id, StepRecord.number).where(
-                StepRecord.incident_id.in_(ids),
-                StepRecord.state == step_rules.StepState.PENDING.value)):
+        for inc_id, number in conn.execute(select(StepRecord.incident_id, StepRecord.number)
+                                           .where(StepRecord.incident_id.in_(within),
+                                                  StepRecord.state == "pending")):
             pending.setdefault(inc_id, set()).add(number)
-        met = _emails_sent_at(s, ids)
+        met = {i: at for i, at in conn.execute(
+            select(TimelineEvent.incident_id, TimelineEvent.completed_at)
+            .where(TimelineEvent.incident_id.in_(within), TimelineEvent.key == "emails_sent",
+                   TimelineEvent.completed_at.is_not(None)))}
     progress: dict[frozenset[int], tuple[step_rules.Step | None, int]] = {}
     return [_line(h, r, messengers.get(r.id), _progress(progress, pending.get(r.id)),
                   met.get(r.id)) for r in found]
 
 
-def _role_emails(s: Session, ids: list[int], role: Role | None = None) -> dict[int, list[str]]:
-    """Emails of the people in roles, per incident: every role ever held, or one current role."""
+def _role_emails(s: Session, ids: list[int] | Select[Any], role: Role | None = None
+                 ) -> dict[int, list[str]]:
+    """Emails of the people in current roles, per incident (all roles, or one)."""
     q = (select(RoleAssignment.incident_id, Person.email)
          .join(Person, Person.id == RoleAssignment.person_id)
-         .where(RoleAssignment.incident_id.in_(ids)).order_by(RoleAssignment.id))
+         .where(RoleAssignment.incident_id.in_(ids), RoleAssignment.ended_at.is_(None))
+         .order_by(RoleAssignment.id))
     if role is not None:
-        q = q.where(RoleAssignment.role == role.value, RoleAssignment.ended_at.is_(None))
+        q = q.where(RoleAssignment.role == role.value)
     out: dict[int, list[str]] = {}
-    for inc_id, email in s.execute(q):
+    for inc_id, email in s.connection().execute(q):
         out.setdefault(inc_id, []).append(email)
     return out
 
