@@ -18,6 +18,7 @@ from herald.cli import (
     plan,
     reviews,
     send,
+    status_page,
     steps,
     system,
     users,
@@ -26,7 +27,7 @@ from herald.cli.common import app
 from herald.errors import HeraldError
 
 __all__ = ["app", "contacts", "drafts", "followup", "incidents", "main", "plan",
-           "reviews", "send", "steps", "system", "users"]
+           "reviews", "send", "status_page", "steps", "system", "users"]
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -446,6 +446,12 @@ def load_documents(h: Herald) -> dict[str, Document]:
     return load_documents(h)
 
 
+def document_tags(h: Herald) -> dict[str, str]:
+    """Each stored document's ETag (cheap: tells a cache whether to read the bodies)."""
+    with h.db.sessions() as s:
+        return {p: t for p, t in s.execute(select(StatusDocument.path, StatusDocument.etag))}
+
+
 def export(h: Herald, folder: Path) -> list[Path]:
     """Write every document under `folder` (index.html, api/v2/*.json, feeds, assets), each
     file replaced atomically; returns the paths written."""
@@ -461,6 +467,7 @@ def export(h: Herald, folder: Path) -> list[Path]:
         try:
             with os.fdopen(fd, "wb") as out:
                 out.write(doc.body)
+            os.chmod(tmp, 0o644)  # a web server's user reads it (mkstemp makes it private)
             os.utime(tmp, (doc.modified_at.timestamp(), doc.modified_at.timestamp()))
             os.replace(tmp, target)
         except BaseException:

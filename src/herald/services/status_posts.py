@@ -46,6 +46,7 @@ class StatusPlan(BaseModel):
     allowed: bool
     recommended: bool
     reason: str
+    security: bool
     posts: list[PostView]
     next_kinds: list[str]
     next_due: datetime | None
@@ -189,7 +190,25 @@ def status_plan(h: Herald, ref: str, *, viewer: Viewer | None = None) -> StatusP
         kinds = [rules.PostKind(p.kind) for p in posts]
         due = rules.next_due([(rules.PostKind(p.kind), p.posted_at) for p in posts])
         return StatusPlan(allowed=allowed, recommended=recommended, reason=reason,
-                          posts=[_view(p) for p in posts],
+                          security=inc.security, posts=[_view(p) for p in posts],
                           next_kinds=[] if inc.security else [k.value for k in
                                                               rules.next_kinds(kinds)],
                           next_due=due, overdue=bool(due and due <= h.clock.now()))
+
+
+class StatusDue(BaseModel):
+    """When the incident's next sequenced status post is due (for the incident header)."""
+
+    next_due: datetime | None
+    overdue: bool
+
+
+def status_due(h: Herald, ref: str) -> StatusDue:
+    """A light look at the next follow-up's due time (no recommendation is worked out)."""
+    with h.db.sessions() as s:
+        inc = find_incident(s, ref)
+        if inc.security:
+            return StatusDue(next_due=None, overdue=False)
+        posts = _posted(s, inc)
+        due = rules.next_due([(rules.PostKind(p.kind), p.posted_at) for p in posts])
+        return StatusDue(next_due=due, overdue=bool(due and due <= h.clock.now()))

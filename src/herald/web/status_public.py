@@ -9,6 +9,7 @@ changed them, or when they are older than REFRESH seconds (another process may h
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from dataclasses import dataclass
 from email.utils import format_datetime, parsedate_to_datetime
@@ -19,6 +20,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from herald.services import status_page
 from herald.services.context import Herald
 
+log = logging.getLogger("herald.status_page")
 REFRESH = 1.0  # seconds a process serves its copy before reading the table again
 PREFIX = "/status"
 # The page needs its own stylesheet and script only; nothing may frame it.
@@ -62,8 +64,13 @@ class StatusPages:
         self._generation = -1
         self._loaded_at = 0.0
         self._lock: asyncio.Lock | None = None
+        self._refresh: asyncio.Task[None] | None = None
 
     def _prepare(self) -> dict[str, _Ready]:
+        """Read the documents, unless their ETags say the copy held is current."""
+        if self._docs and status_page.document_tags(self.h) == {
+                path: doc.etag.decode() for path, doc in self._docs.items()}:
+            return self._docs  # the usual case: one small query, nothing rebuilt
         max_age = self.h.settings.status_max_age
         cache = f"public, max-age={max_age}".encode()
         ready = {}
@@ -82,19 +89,33 @@ class StatusPages:
         return ready
 
     async def documents(self) -> dict[str, _Ready]:
-        """The current documents (read again when stale)."""
-        if (self._generation == status_page.Generation.value
-                and time.monotonic() - self._loaded_at < REFRESH):
-            return self._docs
-        if self._lock is None:
-            self._lock = asyncio.Lock()
-        async with self._lock:
-            generation = status_page.Generation.value
-            if (self._generation != generation
-                    or time.monotonic() - self._loaded_at >= REFRESH):
-                self._docs = await anyio.to_thread.run_sync(self._prepare)
-                self._generation, self._loaded_at = generation, time.monotonic()
+        """The current documents. After a change made by this process, or before the first
+        load, the request waits for the new copy; a copy merely older than REFRESH is served
+        while one background task reads the table again (no request waits for that)."""
+        if self._generation != status_page.Generation.value or not self._docs:
+            if self._lock is None:
+                self._lock = asyncio.Lock()
+            async with self._lock:
+                if self._generation != status_page.Generation.value or not self._docs:
+                    await self._reload()
+        elif time.monotonic() - self._loaded_at >= REFRESH and self._refresh is None:
+            self._refresh = asyncio.get_running_loop().create_task(self._background())
         return self._docs
+
+    async def _reload(self) -> None:
+        generation = status_page.Generation.value
+        self._docs = await anyio.to_thread.run_sync(self._prepare)
+        self._generation, self._loaded_at = generation, time.monotonic()
+
+    async def _background(self) -> None:
+        try:
+            await self._reload()
+        except Exception:  # the database is away: keep serving the copy we have
+            log.warning("reading the status page documents failed; serving the last copy",
+                        exc_info=True)
+            self._loaded_at = time.monotonic()
+        finally:
+            self._refresh = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Answer one request."""

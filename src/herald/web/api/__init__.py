@@ -11,6 +11,7 @@ from herald.web.api import (
     inbound,
     incidents,
     plan,
+    status_posts,
     steps,
     timeline,
 )
@@ -33,6 +34,7 @@ router = APIRouter(prefix="/api/v1", generate_unique_id_function=_operation_id,
                    dependencies=[Security(_bearer), Security(_session)])
 for module in (incidents, header, steps, plan, timeline, contacts, account):
     router.include_router(module.router)
+router.include_router(status_posts.router)  # the incident's status page posts
 
 # Routes that authenticate themselves (a shared secret), outside the session/token scheme.
 machine = APIRouter(prefix="/api/v1", generate_unique_id_function=_operation_id)

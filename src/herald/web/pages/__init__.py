@@ -15,6 +15,7 @@ from herald.web.pages import (
     plan,
     record,
     search,
+    status_tab,
     timeline,
 )
 
@@ -24,3 +25,4 @@ for module in (auth, dashboard, search, checklist, header, plan, timeline, recor
     router.include_router(module.router)
 for module in (contacts, contact_import, ce_round):  # the customer list and the CE round
     router.include_router(module.router)
+router.include_router(status_tab.router)  # the incident's status page tab

@@ -11,6 +11,7 @@ from herald.domain.access import AccountRole
 from herald.domain.incident import Role, Severity
 from herald.domain.plan import FACTS
 from herald.errors import Forbidden
+from herald.services import status_posts
 from herald.services.guard import authorize
 from herald.services.views import IncidentDetail
 from herald.timeparse import parse_utc
@@ -69,7 +70,8 @@ def incident_page(request: Request, seen: Seen, d: IncidentDetail, template: str
     """Render one of the incident's tabs with the shared header context."""
     return render(request, template, status_code=status_code, inc=d, tab=tab,
                   may_act=may_act(seen), role_choices=ROLE_CHOICES, severities=SEVERITIES,
-                  fact_labels=FACT_LABELS, here=request.url.path, **context)
+                  fact_labels=FACT_LABELS, here=request.url.path,
+                  status_due=status_posts.status_due(seen.h, seen.ref), **context)
 
 
 TEMPLATES.env.filters["local_input"] = local_input
