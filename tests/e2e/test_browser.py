@@ -15,32 +15,24 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import socket
-import threading
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
-import uvicorn
 from argon2 import PasswordHasher
-from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
-from playwright.sync_api import Error as PlaywrightError
+from playwright.sync_api import Browser, BrowserContext, Page, expect
 
 from herald.clock import SystemClock
 from herald.services import accounts, demo, incidents, plan, steps
 from herald.services.context import Herald
 from herald.settings import Settings
 from herald.store.db import Database
-from herald.web.app import create_app
+from tests.browser_support import chromium, serve
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 PASSWORD = "correct horse battery staple"
 
@@ -65,19 +57,8 @@ CHANNEL = "https://chat.example.com/archives/C0INC42"
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
     """Debian's Chromium under Playwright; missing or broken is a failure, not a skip."""
-    if not (os.path.isfile(CHROMIUM) and os.access(CHROMIUM, os.X_OK)):
-        pytest.fail(f"Chromium is missing at {CHROMIUM}: the browser tests must run. Install "
-                    "Debian's package (`sudo apt-get install chromium`; `make test` and "
-                    ".ci/run do it as root). Playwright never downloads its own browsers here.",
-                    pytrace=False)
-    with sync_playwright() as p:
-        try:
-            chromium = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        except PlaywrightError as exc:
-            pytest.fail(f"Chromium at {CHROMIUM} did not start under Playwright: {exc}",
-                        pytrace=False)
-        yield chromium
-        chromium.close()
+    with chromium() as launched:
+        yield launched
 
 
 @dataclass
@@ -87,13 +68,6 @@ class Site:
     url: str
     h: Herald
     contexts: list[BrowserContext] = field(default_factory=list)
-
-
-def _free_socket() -> socket.socket:
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
-    return sock
 
 
 @pytest.fixture
@@ -112,28 +86,14 @@ def site(tmp_path: Path, sqlite_template: Path) -> Iterator[Site]:
         for email, (name, roles) in PEOPLE.items():
             accounts.create_user(h, email=email, name=name, roles=roles, password=PASSWORD,
                                  actor="setup@example.com")
-        sock = _free_socket()
-        config = uvicorn.Config(create_app(h), log_config=None, access_log=False,
-                                lifespan="off", log_level="warning")
-        server = uvicorn.Server(config)
-        thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True,
-                                  name="herald-browser-test-server")
-        thread.start()
-        deadline = time.monotonic() + 15
-        while not server.started:
-            if not thread.is_alive() or time.monotonic() > deadline:
-                pytest.fail("uvicorn did not start for the browser tests", pytrace=False)
-            time.sleep(0.02)  # polling for the server to listen, not timing a test
-        s = Site(url=f"http://127.0.0.1:{sock.getsockname()[1]}", h=h)
-        try:
-            yield s
-        finally:
-            for context in s.contexts:
-                context.close()
-            server.should_exit = True
-            thread.join(timeout=10)
-            sock.close()
-            h.db.dispose()
+        with serve(h) as url:
+            s = Site(url=url, h=h)
+            try:
+                yield s
+            finally:
+                for context in s.contexts:
+                    context.close()
+        h.db.dispose()
 
 
 @pytest.fixture

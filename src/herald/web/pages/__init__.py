@@ -11,6 +11,7 @@ from herald.web.pages import (
     contact_import,
     contacts,
     dashboard,
+    drafts,
     header,
     plan,
     record,
@@ -25,4 +26,5 @@ for module in (auth, dashboard, search, checklist, header, plan, timeline, recor
     router.include_router(module.router)
 for module in (contacts, contact_import, ce_round):  # the customer list and the CE round
     router.include_router(module.router)
+router.include_router(drafts.router)
 router.include_router(status_tab.router)  # the incident's status page tab
