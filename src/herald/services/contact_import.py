@@ -13,6 +13,7 @@ from pydantic import BaseModel
 from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
+from herald.channels.importers.layout import CRM_ALIASES, ENGINEERING_ALIASES
 from herald.channels.importers.records import (
     CrmRecord,
     EngineeringRecord,
@@ -114,6 +115,8 @@ def import_file(
     actor = actor_email(actor)
     if source not in SOURCES:
         raise InvalidInput(f"source must be one of: {', '.join(SOURCES)}")
+    if mapping is not None:
+        _check_mapping(source, mapping)
     try:
         raw = path.read_bytes() if data is None else data
     except OSError as exc:
@@ -149,6 +152,18 @@ def import_file(
               after={k: getattr(report, k) for k in ("read", "imported", "merged")}
               | {"rejected": len(report.rejected)})
         return report
+
+
+def _check_mapping(source: str, mapping: dict[str, str]) -> None:
+    """A mapping names known fields (it is remembered: a wrong one would spoil later imports)."""
+    known = CRM_ALIASES if source == "crm" else ENGINEERING_ALIASES
+    unknown = sorted(set(mapping) - set(known))
+    if unknown:
+        raise InvalidInput(f"mapping: unknown field(s) {', '.join(map(repr, unknown))} for a "
+                           f"{source} list; fields are: {', '.join(known)}")
+    if not mapping or not all(header.strip() for header in mapping.values()):
+        raise InvalidInput('mapping: map each field to a header name, e.g. '
+                           '{"email": "Work Email"}')
 
 
 @dataclass

@@ -78,8 +78,9 @@ def mark(h: Herald, ref: str, account: str, impact: str, *, actor: str,
          source: str = "manual") -> str:
     """Mark one account impacted yes/no (or back to unknown) for this incident."""
     actor = actor_email(actor)
-    wanted = rules.parse_impact(impact)
-    if wanted is None or not impact.strip():
+    word = (impact or "").strip().lower()
+    wanted = rules.Impact.UNKNOWN if word == "unknown" else rules.parse_impact(impact)
+    if wanted is None or not word:
         raise InvalidInput(f"impact must be yes, no or unknown (got {impact!r})")
     now = h.clock.now()
     with h.db.transaction() as s:

@@ -77,6 +77,9 @@ class EngineeringRecord:
 
 
 R = TypeVar("R")
+# The longest values the store keeps; longer is a shifted column or a pasted note, not a name.
+_LONGEST = {"account id": 64, "account name": 300, "contact name": 300, "CE name": 200,
+            "AE name": 200}
 
 
 @dataclass
@@ -107,7 +110,9 @@ def _data_rows(sheet: Sheet, layout: Layout, out: Parsed[Any]) -> list[tuple[int
         if cells is None:
             out.rejected.append(Rejected(line, "unreadable CSV line (broken quoting)", ""))
             continue
-        why = noise(cells, after_blank)
+        # A one-column list (emails, ids, domains) has one cell per row: after a blank line
+        # that is still data, not the single-cell lines of a report footer.
+        why = noise(cells, after_blank and len(layout.columns) > 1)
         if why:
             out.ignored.append(Ignored(line, why))
             after_blank = after_blank or why == "blank line"
@@ -162,14 +167,22 @@ def parse_crm(sheet: Sheet, mapping: dict[str, str] | None = None) -> Parsed[Crm
                 continue
             contact = _one_line(get(cells, "contact_name") or " ".join(
                 p for p in (get(cells, "first_name"), get(cells, "last_name")) if p))
+            texts = {"account id": crm_id, "account name": _one_line(name or crm_id),
+                     "contact name": contact, "CE name": _one_line(get(cells, "ce_name")),
+                     "AE name": _one_line(get(cells, "ae_name"))}
+            too_long = next((k for k, v in texts.items() if len(v) > _LONGEST[k]), None)
+            if too_long:
+                out.rejected.append(Rejected(
+                    line, f"{too_long} longer than {_LONGEST[too_long]} characters", value))
+                continue
             out.records.append(CrmRecord(
-                line=line, crm_id=crm_id or None, account_name=_one_line(name or crm_id),
+                line=line, crm_id=crm_id or None, account_name=texts["account name"],
                 domain=clean_domain(get(cells, "domain")) or (
                     email.rpartition("@")[2] if email and not crm_id and not name else None),
                 deployment=deployment, contact_name=contact, email=email,
                 incident_contact=parse_flag(get(cells, "incident_contact")),
-                ce_name=_one_line(get(cells, "ce_name")), ce_email=people["ce"],
-                ae_name=_one_line(get(cells, "ae_name")), ae_email=people["ae"], impact=impact))
+                ce_name=texts["CE name"], ce_email=people["ce"],
+                ae_name=texts["AE name"], ae_email=people["ae"], impact=impact))
     return out
 
 

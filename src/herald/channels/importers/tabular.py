@@ -5,7 +5,8 @@ from __future__ import annotations
 import codecs
 import csv
 import io
-import zipfile
+import itertools
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -51,41 +52,110 @@ def decode(raw: bytes) -> tuple[str, str]:
         return raw.decode("latin-1"), "latin-1"
 
 
-def _dialect(text: str) -> type[csv.Dialect] | csv.Dialect:
+def _dialect(text: str) -> type[csv.Dialect]:
+    """The delimiter guessed from the first lines; quoting is always the one every CRM export
+    and spreadsheet writes ("..." with "" inside). The sniffer's quoting guess only holds for
+    the lines it saw: it may take apostrophes for quotes, or miss "" written further down."""
     sample = "\n".join(text[:20000].splitlines()[:20])
     try:
-        return csv.Sniffer().sniff(sample, delimiters=",;\t|")
+        sniffed = csv.Sniffer().sniff(sample, delimiters=",;\t|")
+        delimiter, skip_space = sniffed.delimiter, sniffed.skipinitialspace
     except csv.Error:
-        return csv.excel
+        # Title or footer lines in a short file make the sniffer give up: take the delimiter
+        # that splits the most lines into the same number of cells (a comma when none does).
+        delimiter, skip_space = max(",;\t|", key=lambda d: _regularity(sample, d)), False
+
+    class Guessed(csv.excel):
+        pass
+
+    Guessed.delimiter, Guessed.skipinitialspace = delimiter, skip_space
+    return Guessed
+
+
+def _regularity(sample: str, delimiter: str) -> int:
+    """How well a delimiter fits: lines cut into the commonest number of cells (>1), times
+    the extra cells each has."""
+    try:
+        widths = Counter(len(cells) for cells in csv.reader(io.StringIO(sample),
+                                                            delimiter=delimiter)
+                         if len(cells) > 1)
+    except csv.Error:
+        return 0
+    if not widths:
+        return 0
+    width, lines = widths.most_common(1)[0]
+    return lines * (width - 1)
+
+
+def _quote_broken(raw: str, dialect: type[csv.Dialect]) -> bool:
+    """Whether a record spans lines only because a quote was never closed: it runs to the end
+    of the file inside quotes, or its 'closing' quote is followed by more text (a stray quote
+    paired with the opening quote of a cell further down)."""
+    delimiter, skip_space = dialect.delimiter, dialect.skipinitialspace
+    state = "start"  # of a field; "plain" (unquoted), "quoted", "quote" (a quote in quoted)
+    for c in raw:
+        if state == "quoted":
+            if c == '"':
+                state = "quote"
+        elif state == "quote":
+            if c == '"':
+                state = "quoted"  # "" inside quotes
+            elif c == delimiter or c in "\r\n":
+                state = "start"
+            elif not c.isspace():
+                return True
+        elif c == delimiter or c in "\r\n":
+            state = "start"
+        elif state == "start" and c == '"':
+            state = "quoted"
+        elif not (state == "start" and c == " " and skip_space):
+            state = "plain"
+    return state == "quoted"
 
 
 def _csv_rows(text: str) -> Iterator[tuple[int, list[str] | None]]:
     """Rows with the line each starts on; None for a line the csv module cannot read."""
     text = text.replace("\x00", "")  # NUL bytes make the csv module stop; they carry nothing
-    reader = csv.reader(io.StringIO(text, newline=""), _dialect(text))
-    start = 1
-    while True:
-        try:
-            cells = next(reader)
-        except StopIteration:
-            return
-        except csv.Error:
-            yield start, None
-        else:
-            yield start, [c.strip() for c in cells]
-        start = reader.line_num + 1
+    dialect = _dialect(text)
+    lines = io.StringIO(text, newline="").readlines()  # the physical lines csv reads
+    done = 0  # lines before this one have become rows
+    while done < len(lines):
+        reader = csv.reader(itertools.islice(lines, done, None), dialect)
+        start = 1
+        while True:
+            try:
+                cells = next(reader)
+            except StopIteration:
+                return
+            except csv.Error:
+                yield done + start, None
+            else:
+                end = reader.line_num
+                if end > start and _quote_broken(
+                        "".join(lines[done + start - 1:done + end]), dialect):
+                    # The quote opened on this line swallowed the lines after it: refuse this
+                    # line and read the others again as the rows they are.
+                    yield done + start, None
+                    done += start
+                    break
+                yield done + start, [c.strip() for c in cells]
+            start = reader.line_num + 1
 
 
 def _read_xlsx(name: str, raw: bytes) -> Sheet:
     from openpyxl import load_workbook
 
+    rows: list[tuple[int, list[str] | None]] = []
     try:
         book = load_workbook(io.BytesIO(raw), read_only=True, data_only=True)
-    except (zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:
-        raise InvalidInput(f"{name}: not a readable XLSX workbook ({exc})") from None
-    sheet = book.worksheets[0]
-    rows: list[tuple[int, list[str] | None]] = []
-    for number, values in enumerate(sheet.iter_rows(values_only=True), start=1):
-        rows.append((number, ["" if v is None else str(v).strip() for v in values]))
-    book.close()
+        try:
+            sheet = book.worksheets[0]
+            sheet.reset_dimensions()  # some tools write a wrong used range ("A1"): read it all
+            for number, values in enumerate(sheet.iter_rows(values_only=True), start=1):
+                rows.append((number, ["" if v is None else str(v).strip() for v in values]))
+        finally:
+            book.close()
+    except Exception as exc:  # a damaged workbook can fail anywhere inside openpyxl
+        detail = " ".join(str(exc).split())[:200] or type(exc).__name__
+        raise InvalidInput(f"{name}: not a readable XLSX workbook ({detail})") from None
     return Sheet(name, "xlsx", rows)

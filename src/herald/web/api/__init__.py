@@ -2,7 +2,7 @@
 
 from fastapi import APIRouter, Security
 from fastapi.routing import APIRoute
-from fastapi.security import APIKeyCookie, HTTPBearer
+from fastapi.security import APIKeyCookie, APIKeyHeader, HTTPBearer
 
 from herald.web.api import (
     account,
@@ -37,5 +37,9 @@ for module in (incidents, header, steps, plan, timeline, contacts, account):
 router.include_router(status_posts.router)  # the incident's status page posts
 
 # Routes that authenticate themselves (a shared secret), outside the session/token scheme.
-machine = APIRouter(prefix="/api/v1", generate_unique_id_function=_operation_id)
+_inbound_secret = APIKeyHeader(name="X-Herald-Inbound-Secret", auto_error=False,
+                               scheme_name="inbound_secret",
+                               description="The shared secret of HERALD_INBOUND_SECRET.")
+machine = APIRouter(prefix="/api/v1", generate_unique_id_function=_operation_id,
+                    dependencies=[Security(_inbound_secret)])
 machine.include_router(inbound.router)
