@@ -149,7 +149,15 @@ def set_security(
                   after={"security": on, "reason": reason})
             inc.security = on
             touch(inc, now)
-        return on
+            # the public status page leaves security incidents out: take it off at once
+            from herald.services import status_page
+
+            status_page.rebuild(h, s)
+    if h.settings.status_export_dir is not None:
+        from herald.services import status_page
+
+        status_page.export_after_commit(h)
+    return on
 
 
 def set_role(
