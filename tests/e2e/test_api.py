@@ -39,6 +39,9 @@ UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
 # A valid body for every route that takes one, so refusals are not about the body.
 SAMPLE_BODIES: dict[tuple[str, str], dict[str, Any]] = {
     ("POST", "/incidents"): {"title": "Another incident"},
+    ("POST", "/incidents/{ref}/sends"): {"dry_run": True},
+    ("POST", "/incidents/{ref}/settle"): {"message_id": "<nope@example.com>",
+                                          "decision": "sent"},
     ("PATCH", "/incidents/{ref}"): {"severity": "sev1"},
     ("POST", "/incidents/{ref}/security"): {"on": True},
     ("PUT", "/incidents/{ref}/roles/{role}"): {"email": OUTSIDER},

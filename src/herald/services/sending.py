@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import itertools
 import uuid
+from collections.abc import Iterable, Iterator
 from datetime import datetime
+from typing import TypeVar
 
 from pydantic import BaseModel
 from sqlalchemy import func, insert, select, update
@@ -23,6 +26,8 @@ from herald.store.models import Fact, TimelineEvent
 from herald.store.outbox_models import OutboxItem, Send
 
 STATES = ("queued", "sending", "retry", "sent", "failed", "unknown", "cancelled")
+INSERT_CHUNK = 1000  # outbox rows per INSERT: a 100,000-recipient send stays small in memory
+T = TypeVar("T")
 
 
 class SendPlan(BaseModel):
@@ -37,7 +42,7 @@ class SendPlan(BaseModel):
     dry_run: bool
 
 
-class Problem(BaseModel):
+class SendProblem(BaseModel):
     """A row a person must look at: failed (with the reason) or unknown."""
 
     message_id: str | None
@@ -64,7 +69,7 @@ class SendStatus(BaseModel):
 
     sends: list[SendView]
     totals: dict[str, int]
-    problems: list[Problem]
+    problems: list[SendProblem]
 
 
 def _email_kind(h: Herald, s: Session, inc_id: int, kind: str | None) -> str:
@@ -92,7 +97,6 @@ def start_send(h: Herald, ref: str, *, actor: str, kind: str | None = None,
     listing = contacts.list_status(h, ref)
     if not listing.ready:
         raise Refused("the customer list is not complete: " + "; ".join(listing.problems[:5]))
-    people = personalize.recipients(h, ref)
     now = h.clock.now()
     with h.db.transaction() as s:
         inc = find_incident(s, ref)
@@ -102,11 +106,16 @@ def start_send(h: Herald, ref: str, *, actor: str, kind: str | None = None,
             raise Refused(f"{chosen} is not among the approved drafts")
         prefix = f"email:{inc.id}:"
         told = set(s.scalars(select(OutboxItem.key).where(OutboxItem.key.like(prefix + "%"))))
-        fresh = [p for p in people if prefix + p.email not in told]
-        plan = SendPlan(send_id=None, kind=chosen, version=version, recipients=len(people),
-                        new=len(fresh), already=len(people) - len(fresh), dry_run=dry_run)
-        if dry_run or not fresh:
-            return plan
+        # one email per address: a person who is a contact of two impacted accounts gets one
+        # (with the first account's team in Cc), as the outbox key says
+        seen: set[str] = set()
+        fresh = _fresh(personalize.iter_recipients(s, inc.id), seen,
+                       {k.removeprefix(prefix) for k in told})
+        first = next(fresh, None)
+        if dry_run or first is None:
+            new = sum(1 for _ in fresh) + (first is not None)
+            return SendPlan(send_id=None, kind=chosen, version=version, recipients=len(seen),
+                            new=new, already=len(seen) - new, dry_run=dry_run)
         messenger = current_role(inc, Role.MESSENGER.value)
         assert messenger is not None
         draft = s.scalar(select(Draft).where(Draft.incident_id == inc.id, Draft.kind == chosen))
@@ -114,21 +123,46 @@ def start_send(h: Herald, ref: str, *, actor: str, kind: str | None = None,
         v = version_of(s, draft, version)
         send = Send(incident_id=inc.id, kind=chosen, draft_version=version, subject=v.subject,
                     body=v.body, sender=f"{messenger.person.name}\n{messenger.person.email}",
-                    shared={"must_act": _must_act(s, inc.id)}, state="running",
+                    # messenger_name is a blank a draft may sign with: every email needs it
+                    shared={"must_act": _must_act(s, inc.id),
+                            "messenger_name": messenger.person.name or messenger.person.email},
+                    state="running",
                     created_at=now, created_by=actor)
         s.add(send)
         s.flush()
         domain = messenger.person.email.rpartition("@")[2]
-        s.execute(insert(OutboxItem), [
-            {"kind": "email", "key": prefix + p.email, "incident_id": inc.id,
-             "send_id": send.id, "recipient": p.email,
-             "message_id": f"<{uuid.uuid4().hex}.herald.{inc.id}@{domain}>",
-             "payload": {"recipient": p.model_dump()}, "state": "queued", "attempts": 0,
-             "next_attempt_at": now, "created_at": now} for p in fresh])
+        new = 0
+        for chunk in batched(itertools.chain([first], fresh), INSERT_CHUNK):  # flat memory
+            s.execute(insert(OutboxItem), [
+                {"kind": "email", "key": prefix + p.email, "incident_id": inc.id,
+                 "send_id": send.id, "recipient": p.email,
+                 "message_id": f"<{uuid.uuid4().hex}.herald.{inc.id}@{domain}>",
+                 "payload": {"recipient": p.model_dump()}, "state": "queued", "attempts": 0,
+                 "next_attempt_at": now, "created_at": now} for p in chunk])
+            new += len(chunk)
         touch(inc, now)
         audit(s, at=now, actor=actor, action="send.started", incident=inc, target=chosen,
-              after={"send": send.id, "version": version, "recipients": len(fresh)})
-        return plan.model_copy(update={"send_id": send.id})
+              after={"send": send.id, "version": version, "recipients": new})
+        return SendPlan(send_id=send.id, kind=chosen, version=version, recipients=len(seen),
+                        new=new, already=len(seen) - new, dry_run=False)
+
+
+def _fresh(people: Iterable[personalize.Recipient], seen: set[str], told: set[str]
+           ) -> Iterator[personalize.Recipient]:
+    """Each address once (noted in `seen`), minus those told by an earlier send."""
+    for p in people:
+        if p.email in seen:
+            continue
+        seen.add(p.email)
+        if p.email not in told:
+            yield p
+
+
+def batched(items: Iterable[T], size: int) -> Iterator[list[T]]:
+    """Lists of up to `size` items, in order."""
+    it = iter(items)
+    while chunk := list(itertools.islice(it, size)):
+        yield chunk
 
 
 def _must_act(s: Session, incident_id: int) -> bool:
@@ -184,7 +218,7 @@ def send_status(h: Herald, ref: str, *, viewer: Viewer | None = None) -> SendSta
                              .order_by(OutboxItem.id)).all()
     totals = {state: sum(v.counts[state] for v in views) for state in STATES}
     return SendStatus(sends=views, totals=totals,
-                      problems=[Problem(message_id=m, recipient=r, state=st, reason=e)
+                      problems=[SendProblem(message_id=m, recipient=r, state=st, reason=e)
                                 for m, r, st, e in problems])
 
 

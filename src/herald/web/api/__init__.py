@@ -6,11 +6,14 @@ from fastapi.security import APIKeyCookie, APIKeyHeader, HTTPBearer
 
 from herald.web.api import (
     account,
+    chat,
     contacts,
     header,
     inbound,
     incidents,
     plan,
+    reviews,
+    sends,
     status_posts,
     steps,
     timeline,
@@ -32,9 +35,11 @@ _session = APIKeyCookie(name=SESSION_COOKIE, auto_error=False, scheme_name="sess
 
 router = APIRouter(prefix="/api/v1", generate_unique_id_function=_operation_id,
                    dependencies=[Security(_bearer), Security(_session)])
-for module in (incidents, header, steps, plan, timeline, contacts, account):
+for module in (incidents, header, steps, plan, timeline, contacts, account, sends):
     router.include_router(module.router)
 router.include_router(status_posts.router)  # the incident's status page posts
+for module in (reviews, chat):  # step 14's reviews and the internal chat messages
+    router.include_router(module.router)
 
 # Routes that authenticate themselves (a shared secret), outside the session/token scheme.
 _inbound_secret = APIKeyHeader(name="X-Herald-Inbound-Secret", auto_error=False,

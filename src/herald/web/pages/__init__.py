@@ -13,9 +13,12 @@ from herald.web.pages import (
     dashboard,
     drafts,
     header,
+    messages,
     plan,
     record,
+    reviews,
     search,
+    sends,
     status_tab,
     timeline,
 )
@@ -28,3 +31,6 @@ for module in (contacts, contact_import, ce_round):  # the customer list and the
     router.include_router(module.router)
 router.include_router(drafts.router)
 router.include_router(status_tab.router)  # the incident's status page tab
+router.include_router(sends.router)
+for module in (reviews, messages):  # step 14's reviews and the internal chat messages
+    router.include_router(module.router)

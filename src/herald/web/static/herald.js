@@ -42,3 +42,27 @@ if (refused) {
   const box = document.getElementById(refused.dataset.focus);
   if (box) { box.scrollIntoView({ block: "center" }); box.focus({ preventScroll: true }); }
 }
+// Live sending progress: refresh the counts while anything is still on its way.
+(() => {
+  const box = document.querySelector("[data-live-sends]");
+  if (!box) return;
+  const refresh = () => fetch(box.dataset.liveSends, { credentials: "same-origin" })
+    .then((r) => (r.ok ? r.json() : null))
+    .then((data) => {
+      if (!data) return;
+      let busy = false;
+      for (const send of data.sends) {
+        const card = box.querySelector(`[data-send="${send.id}"]`);
+        if (!card) continue;
+        for (const [state, n] of Object.entries(send.counts)) {
+          const cell = card.querySelector(`[data-count="${state}"]`);
+          if (cell) cell.textContent = n;
+        }
+        const tag = card.querySelector('[data-field="state"]');
+        if (tag) tag.textContent = send.state;
+        busy = busy || send.counts.queued + send.counts.sending + send.counts.retry > 0;
+      }
+      if (busy) setTimeout(refresh, 2000);
+    });
+  refresh();
+})();
