@@ -62,6 +62,11 @@ def component_set(
     ok(f"component {c.code}: {c.status}")
 
 
+def say(text: str) -> None:
+    """One line as it is (no wrapping: reasons and post texts are long)."""
+    typer.echo(text)
+
+
 def _components(given: list[str] | None) -> dict[str, str]:
     out = {}
     for item in given or []:
@@ -91,7 +96,7 @@ def post(
     ok(f"posted to the status page: {posted.kind} ({posted.status}, impact {posted.impact})")
     due = status_posts.status_due(herald(), ref)
     if due.next_due:
-        ok(f"next follow-up due at {fmt(due.next_due)} UTC")
+        ok(f"next follow-up due at {fmt(due.next_due)}")
 
 
 @status_app.command("plan")
@@ -101,15 +106,15 @@ def plan(ref: Ref, json_: Json = False) -> None:
     if json_:
         emit_json(p)
         return
-    ok(("REFUSED: " if not p.allowed else "recommended: " if p.recommended
+    say(("REFUSED: " if not p.allowed else "recommended: " if p.recommended
         else "not recommended: ") + p.reason)
     for item in p.posts:
-        ok(f"  {fmt(item.posted_at)}  {item.kind:<14} {item.status:<13} impact {item.impact}"
+        say(f"  {fmt(item.posted_at)}  {item.kind:<14} {item.status:<13} impact {item.impact}"
            + (f"  (override: {item.override_reason})" if item.override_reason else ""))
     if p.next_kinds:
-        ok("next: " + " or ".join(p.next_kinds))
+        say("next: " + " or ".join(p.next_kinds))
     if p.next_due:
-        ok(f"follow-up due at {fmt(p.next_due)} UTC" + (" - OVERDUE" if p.overdue else ""))
+        say(f"follow-up due at {fmt(p.next_due)}" + (" - OVERDUE" if p.overdue else ""))
 
 
 @status_app.command("show")
@@ -124,16 +129,16 @@ def show(json_: Json = False) -> None:
     import json
 
     data = json.loads(summary)
-    ok(f"{data['page']['name']}: {data['status']['description']} "
+    say(f"{data['page']['name']}: {data['status']['description']} "
        f"({data['status']['indicator']})")
     for c in data["components"]:
-        ok(f"  {c['name']}: {c['status']}")
+        say(f"  {c['name']}: {c['status']}")
     for i in data["incidents"]:
-        ok(f"active: {i['name']} ({i['status']}, impact {i['impact']})")
+        say(f"active: {i['name']} ({i['status']}, impact {i['impact']})")
         for u in i["incident_updates"]:
-            ok(f"    {u['display_at'][:16].replace('T', ' ')} UTC {u['status']}: {u['body']}")
+            say(f"    {u['display_at'][:16].replace('T', ' ')} UTC {u['status']}: {u['body']}")
     if not data["incidents"]:
-        ok("no active incidents")
+        say("no active incidents")
 
 
 @status_app.command("export")
@@ -141,7 +146,7 @@ def export(folder: Annotated[Path, typer.Argument(help="Folder to write the page
            ) -> None:
     """Write the page, its JSON and feeds as static files (the same bytes /status/ serves)."""
     written = status_page.export(herald(), folder)
-    ok(f"wrote {len(written)} files to {folder} (open {folder / 'index.html'})")
+    say(f"wrote {len(written)} files to {folder} (open {folder / 'index.html'})")
 
 
 @status_app.command("remind")

@@ -550,5 +550,5 @@ def reminder_text(h: Herald, inc: Incident, posts: list[StatusPost], due: dateti
             else f"overdue by {int(late.total_seconds() // 60)} minutes (due {due:%H:%M} UTC)")
     return (f"{who}: the next status page update for {ref} is {when}. The last one went out "
             f"at {posts[-1].posted_at:%H:%M} UTC. Post {' or '.join(kinds)} from "
-            f"{base}/incidents/{ref}/status or with `herald status-page post {ref} --kind "
+            f"{base}/incidents/{ref}/status-page or with `herald status-page post {ref} --kind "
             f"{kinds[0]}`.")

@@ -18,7 +18,7 @@ router = APIRouter(include_in_schema=False)
 Text = Annotated[str, Form()]
 
 
-@router.get("/incidents/{ref}/status")
+@router.get("/incidents/{ref}/status-page")
 def status_tab(request: Request, seen: Viewing) -> Response:
     """Recommendation with its reason, posts so far, the next allowed posts with a form."""
     viewer = seen.caller.account.viewer
@@ -31,7 +31,7 @@ def status_tab(request: Request, seen: Viewing) -> Response:
                          status_words=status_page.STATUS_WORDS, now=seen.h.clock.now())
 
 
-@router.post("/incidents/{ref}/status")
+@router.post("/incidents/{ref}/status-page")
 async def post_status(request: Request, seen: Acting, kind: Text = "", impact: Text = "minor",
                       override: Text = "") -> Response:
     """Post the next status update (components come as component-CODE fields)."""
@@ -43,5 +43,5 @@ async def post_status(request: Request, seen: Acting, kind: Text = "", impact: T
     posted = status_posts.post_status(seen.h, seen.ref, kind, actor=seen.actor,
                                       override=optional(override), impact=impact,
                                       components=components)
-    return redirect(request, f"/incidents/{seen.ref}/status",
+    return redirect(request, f"/incidents/{seen.ref}/status-page",
                     message=f"Posted to the status page: {posted.kind}.")
