@@ -7,7 +7,7 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -15,6 +15,7 @@ from herald.cli.common import As, Json, Ref, Table, actor, app, console, emit_js
 from herald.errors import InvalidInput
 from herald.services import drafts, personalize
 from herald.services.blanks import pack_for
+from herald.templates.engine import DEFAULT_PACK
 
 templates_app = typer.Typer(no_args_is_help=True, help="The message templates in use.")
 draft_app = typer.Typer(no_args_is_help=True, help="Drafts of customer and internal messages.")
@@ -23,11 +24,17 @@ app.add_typer(draft_app, name="draft")
 Kind = Annotated[str, typer.Argument(help="Template kind, e.g. email_impact_known.")]
 
 
+def verbatim(text: str) -> None:
+    """Print message text exactly as it is: no wrapping at the terminal's width, no :emoji:
+    codes turned into emoji; what is printed is what gets pasted or sent."""
+    typer.echo(text)
+
+
 @templates_app.command("list")
 def templates_list(json_: Json = False) -> None:
     """Every template kind, where it comes from, and its blanks."""
     pack = pack_for(herald())
-    rows = []
+    rows: list[dict[str, Any]] = []
     for kind in pack.kinds():
         t = pack.get(kind)
         rows.append({"kind": kind, "title": t.title, "audience": t.audience,
@@ -36,9 +43,10 @@ def templates_list(json_: Json = False) -> None:
     if json_:
         emit_json(rows)
         return
-    table = Table("kind", "title", "audience", "blanks")
+    table = Table("kind", "title", "audience", "blanks", "source")
     for r in rows:
-        table.add_row(r["kind"], r["title"], r["audience"], ", ".join(r["blanks"]))
+        source = "default" if Path(r["source"]).parent == DEFAULT_PACK else r["source"]
+        table.add_row(r["kind"], r["title"], r["audience"], ", ".join(r["blanks"]), source)
     console.print(table)
 
 
@@ -52,8 +60,8 @@ def templates_show(kind: Kind) -> None:
     for name, text in t.optional.items():
         ok(f"  {name} (optional): {text}")
     if t.subject:
-        ok(f"Subject: {t.subject}")
-    ok(t.source.strip("\n"))
+        verbatim(f"Subject: {t.subject}")
+    verbatim(t.source.strip("\n"))
 
 
 @templates_app.command("check")
@@ -138,7 +146,8 @@ def draft_show(
         if json_:
             emit_json(email)
             return
-        ok(f"To: {email.to}\nCc: {', '.join(email.cc)}\nSubject: {email.subject}\n\n{email.body}")
+        verbatim(f"To: {email.to}\nCc: {', '.join(email.cc)}\nSubject: {email.subject}\n\n"
+                 f"{email.body}")
         return
     d = drafts.get_draft(h, ref, kind, version=version)
     if json_:
@@ -164,15 +173,15 @@ def draft_check(ref: Ref, kind: Kind, json_: Json = False) -> None:
 def draft_diff(ref: Ref, kind: Kind, v1: int, v2: int) -> None:
     """What changed between two versions."""
     text = drafts.diff_versions(herald(), ref, kind, v1, v2)
-    ok(text or "no difference")
+    verbatim(text or "no difference")
 
 
 def _print(d: drafts.DraftView) -> None:
     ok(f"{d.kind} v{d.version} of {d.latest} ({d.by}, {d.at:%Y-%m-%d %H:%M} UTC)")
     if d.subject:
-        ok(f"Subject: {d.subject}")
+        verbatim(f"Subject: {d.subject}")
     ok("")
-    ok(d.body)
+    verbatim(d.body)
     ok("")
     _findings(d)
 

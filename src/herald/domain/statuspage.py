@@ -4,6 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from herald.errors import InvalidInput
+
+THRESHOLD_RANGE = (50.0, 80.0)  # the majority range a team may choose its threshold in
+
 
 @dataclass(frozen=True)
 class Recommendation:
@@ -17,6 +21,10 @@ class Recommendation:
 def recommend(*, security: bool, shares: dict[str, float], threshold: float = 50) -> Recommendation:
     """Recommend the status page when the impacted share of a deployment type reaches the
     team's threshold (50-80%); refuse it for security incidents."""
+    low, high = THRESHOLD_RANGE
+    if not low <= threshold <= high:
+        raise InvalidInput(f"the status page threshold must be from {low:g} to {high:g} "
+                           f"percent (got {threshold:g})")
     if security:
         return Recommendation(False, "security incident: it never goes on the status page, "
                               "so as not to widen awareness while it is being handled", False)

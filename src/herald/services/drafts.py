@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import re
 from datetime import datetime
 from typing import Any
 
@@ -20,9 +21,16 @@ from herald.services.context import Herald
 from herald.services.guard import visible_incident
 from herald.store.draft_models import Draft, DraftVersion, ParkedText
 from herald.store.models import Incident
-from herald.templates.engine import Template, TemplateProblem, render_source, sandbox
+from herald.templates.engine import (
+    Template,
+    TemplateProblem,
+    draft_sandbox,
+    line_of,
+    render_source,
+)
 
 MAX_BODY = 50_000
+_NAME_WORD = re.compile(r"[^\W\d_][\w'-]*")
 
 
 class VersionInfo(BaseModel):
@@ -79,21 +87,30 @@ def version_of(s: Session, draft: Draft, number: int | None = None) -> DraftVers
     return found
 
 
+# Stand-in recipient values: a save renders the text once with them, so a draft that could
+# not be sent (a sandbox violation, a call that fails) is refused now, not at send time.
+_TRIAL = {name: f"[{name}]" for name in RECIPIENT_BLANKS}
+
+
 def check_draft_text(body: str, subject: str | None, name: str) -> None:
     """A draft may only use per-recipient blanks; anything else is named with its line."""
     if len(body) > MAX_BODY:
         raise InvalidInput(f"{name}: the text is longer than {MAX_BODY} characters")
-    env = sandbox()
+    env = draft_sandbox()
     for part, text in (("body", body), ("subject", subject or "")):
         try:
-            used = meta.find_undeclared_variables(env.parse(text))
+            ast = env.parse(text)
         except TemplateSyntaxError as exc:
             raise TemplateProblem(name, exc.lineno if part == "body" else None,
                                   f"{part}: {exc.message}") from None
-        unknown = sorted(used - set(RECIPIENT_BLANKS))
+        unknown = sorted(meta.find_undeclared_variables(ast) - set(RECIPIENT_BLANKS))
         if unknown:
-            raise TemplateProblem(name, None, f"{part} uses {', '.join(unknown)}; a draft may "
-                                  f"only use {', '.join(RECIPIENT_BLANKS)}")
+            raise TemplateProblem(name, line_of(ast, unknown[0]) if part == "body" else None,
+                                  f"{part} uses {', '.join(unknown)}; a draft may only use "
+                                  f"{', '.join(RECIPIENT_BLANKS)}")
+        for must_act in (True, False):
+            render_source(env, name if part == "body" else f"{name} (subject)", text,
+                          _TRIAL | {"must_act": must_act})
 
 
 def new_draft(h: Herald, ref: str, kind: str, *, actor: str,
@@ -174,8 +191,10 @@ def get_draft(h: Herald, ref: str, kind: str, *, version: int | None = None,
         versions = s.scalars(select(DraftVersion).where(DraftVersion.draft_id == draft.id)
                              .order_by(DraftVersion.number)).all()
         facts = draft_facts(h, inc, template)
+        # the names of the incident's people are words the spell check knows
+        names = frozenset(w for ra in inc.roles for w in _NAME_WORD.findall(ra.person.name or ""))
     findings = proofread(v.body, facts, subject=v.subject,
-                         vocabulary=frozenset(h.settings.vocabulary))
+                         vocabulary=frozenset(h.settings.vocabulary), names=names)
     return DraftView(kind=kind, title=template.title if template else kind,
                      channel=template.channel if template else "",
                      audience=template.audience if template else "",
@@ -232,4 +251,4 @@ def count_versions(h: Herald, ref: str, kind: str) -> int:
 
 def render_draft_text(body: str, context: dict[str, Any], name: str = "draft") -> str:
     """Render a draft's text with per-recipient values (sandboxed)."""
-    return render_source(sandbox(), name, body, context)
+    return render_source(draft_sandbox(), name, body, context)

@@ -11,13 +11,15 @@ from pydantic import BaseModel
 from sqlalchemy import select
 
 from herald.domain.access import Viewer
+from herald.domain.incident import Role
 from herald.errors import NotFound
+from herald.services.common import current_role
 from herald.services.contacts import list_contacts
 from herald.services.context import Herald
 from herald.services.drafts import draft_of, version_of
 from herald.services.guard import visible_incident
 from herald.store.models import Fact
-from herald.templates.engine import TemplateProblem, sandbox
+from herald.templates.engine import TemplateProblem, draft_sandbox
 
 
 class Recipient(BaseModel):
@@ -55,8 +57,8 @@ class Personalizer:
     @classmethod
     def compile(cls, body: str, subject: str | None, shared: dict[str, Any],
                 support_address: str, name: str = "draft") -> Personalizer:
-        """Compile the draft's subject and body in the sandbox."""
-        env = sandbox()
+        """Compile the draft's subject and body in the drafts' sandbox (no globals)."""
+        env = draft_sandbox()
         try:
             return cls(env.from_string(subject) if subject else None, env.from_string(body),
                        shared, support_address, name)
@@ -69,14 +71,32 @@ class Personalizer:
                                 "contact_name": r.contact_name, "ce_name": r.ce_name,
                                 "ae_name": r.ae_name}
         try:
-            body = self.body.render(values).strip("\n")
-            subject = self.subject.render(values).strip() if self.subject else ""
-        except TemplateError as exc:
+            body = _render(self.body, values).strip("\n")
+            subject = _render(self.subject, values).strip() if self.subject else ""
+        except (TemplateError, TypeError, ValueError, ArithmeticError) as exc:
             raise TemplateProblem(self.name, getattr(exc, "lineno", None), str(exc)) from None
         cc = [a for a in (r.ce_email, r.ae_email, self.support_address)
               if a and a != "none" and a != r.email]
-        return RenderedEmail(to=r.email, cc=list(dict.fromkeys(cc)),
-                             subject=" ".join(subject.split()), body=body)
+        # Every value is a str made just above: nothing for pydantic to check, per email.
+        # The subject is folded to one line: a name with CR/LF cannot add a mail header.
+        return RenderedEmail.model_construct(to=r.email, cc=list(dict.fromkeys(cc)),
+                                             subject=" ".join(subject.split()), body=body)
+
+
+def _render(template: JinjaTemplate, values: dict[str, Any]) -> str:
+    """`Template.render` without its per-call copy of the globals (the drafts' sandbox has
+    none), which was most of the cost of a short email.
+
+    The sandbox's checks are compiled into the template's code, so they apply exactly as in
+    `render`; on any failure the template is rendered again through `render`, which raises
+    the same error the way Jinja reports it.
+    """
+    env = template.environment
+    try:
+        context = env.context_class(env, values, template.name, template.blocks)
+        return "".join(template.root_render_func(context))
+    except Exception:
+        return template.render(values)
 
 
 def recipients(h: Herald, ref: str, *, viewer: Viewer | None = None) -> list[Recipient]:
@@ -100,7 +120,11 @@ def personalizer(h: Herald, ref: str, kind: str, *, version: int | None = None,
         v = version_of(s, draft_of(s, inc, kind), version)
         must_act = s.scalar(select(Fact.value).where(Fact.incident_id == inc.id,
                                                      Fact.key == "customer_must_act"))
-    return Personalizer.compile(v.body, v.subject, {"must_act": must_act == "yes"},
+        messenger = current_role(inc, Role.MESSENGER.value)
+        signer = (messenger.person.name or messenger.person.email) if messenger else ""
+    # messenger_name is a blank a draft may use (to sign), so every email needs its value
+    return Personalizer.compile(v.body, v.subject,
+                                {"must_act": must_act == "yes", "messenger_name": signer},
                                 h.settings.support_address, name=kind)
 
 

@@ -9,7 +9,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from jinja2 import StrictUndefined, TemplateSyntaxError, UndefinedError, meta
+from jinja2 import StrictUndefined, TemplateSyntaxError, UndefinedError, meta, nodes
 from jinja2.exceptions import SecurityError, TemplateError
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
@@ -54,6 +54,19 @@ def sandbox() -> ImmutableSandboxedEnvironment:
     """The sandboxed environment: plain text out (pages escape when they display it)."""
     return ImmutableSandboxedEnvironment(undefined=StrictUndefined, autoescape=False,
                                          keep_trailing_newline=False)
+
+
+@cache
+def draft_sandbox() -> ImmutableSandboxedEnvironment:
+    """The sandbox drafts are rendered in, per recipient: no globals (range, cycler, lipsum...).
+
+    A draft only needs its per-recipient blanks; without globals there is less to reach for,
+    and each render skips merging them into the context (the per-email cost that matters).
+    """
+    env = ImmutableSandboxedEnvironment(undefined=StrictUndefined, autoescape=False,
+                                        keep_trailing_newline=False)
+    env.globals.clear()
+    return env
 
 
 def parse_template(path: Path, text: str | None = None) -> Template:
@@ -112,28 +125,40 @@ class Pack:
         return parse_template(self.path(kind))
 
     def check(self, template: Template) -> list[TemplateProblem]:
-        """Syntax errors and blanks used but not declared in the front matter."""
+        """Syntax errors, blanks used but not declared in the front matter, and what the
+        sandbox refuses when the template is rendered with every blank still unfilled."""
         problems = []
+        trial = ({name: f"____ ({name})" for name in template.blanks}
+                 | dict.fromkeys(template.optional))
         for part, source in (("body", template.source), ("subject", template.subject or "")):
             try:
-                used = meta.find_undeclared_variables(self.env.parse(source))
+                ast = self.env.parse(source)
             except TemplateSyntaxError as exc:
                 line = exc.lineno if part == "body" else None
                 problems.append(TemplateProblem(template.path.name, line,
                                                 f"{part}: syntax error: {exc.message}"))
                 continue
-            for unknown in sorted(used - template.all_blanks.keys()):
+            used = meta.find_undeclared_variables(ast)
+            unknown = sorted(used - template.all_blanks.keys())
+            for name in unknown:
                 problems.append(TemplateProblem(
-                    template.path.name, _line_of(source, unknown) if part == "body" else None,
-                    f"{part} uses {unknown!r}, which the front matter does not name as a blank"))
+                    template.path.name, line_of(ast, name) if part == "body" else None,
+                    f"{part} uses {name!r}, which the front matter does not name as a blank"))
+            if not unknown:
+                try:
+                    render_source(self.env, template.path.name, source, trial)
+                except TemplateProblem as problem:
+                    if part == "subject":
+                        problem = TemplateProblem(problem.name, None,
+                                                  f"subject: {problem.message}")
+                    problems.append(problem)
         return problems
 
 
-def _line_of(source: str, name: str) -> int | None:
-    for number, line in enumerate(source.splitlines(), start=1):
-        if re.search(r"\b" + re.escape(name) + r"\b", line):
-            return number
-    return None
+def line_of(ast: nodes.Template, name: str) -> int | None:
+    """The first line where the template reads a variable (not where the word is in prose)."""
+    lines = [n.lineno for n in ast.find_all(nodes.Name) if n.name == name and n.ctx == "load"]
+    return min(lines) if lines else None
 
 
 def render_source(env: ImmutableSandboxedEnvironment, name: str, source: str,
