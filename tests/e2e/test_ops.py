@@ -287,8 +287,19 @@ def test_text_format_is_one_readable_line(tmp_path: Path) -> None:
 
 
 
+def settings_row(name: str) -> str:
+    """A table row for docs/operations.md, from the setting's own default and description."""
+    field = Settings.model_fields[name]
+    default = field.get_default(call_default_factory=True)
+    text = json.dumps(default) if isinstance(default, list | dict) else str(default)
+    shown = "unset" if default is None else f"`{text}`"
+    secret = " Secret: never logged." if "SecretStr" in str(field.annotation) else ""
+    return f"| `HERALD_{name.upper()}` | {shown} | {field.description}{secret} |"
+
+
 def test_operations_doc_lists_every_setting() -> None:
     doc = (Path(__file__).parents[2] / "docs" / "operations.md").read_text()
-    missing = [f"HERALD_{name.upper()}" for name in Settings.model_fields
+    missing = [settings_row(name) for name in Settings.model_fields
                if f"`HERALD_{name.upper()}`" not in doc]
-    assert not missing, f"add these to the table in docs/operations.md: {missing}"
+    assert not missing, ("add these rows (edit as needed) to the configuration table in "
+                         "docs/operations.md:\n" + "\n".join(missing))

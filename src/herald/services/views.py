@@ -218,13 +218,15 @@ def _emails_sent_at(s: Session, incident_ids: list[int]) -> dict[int, datetime]:
 
 
 def list_incidents(
-    h: Herald, *, viewer: Viewer | None = None, status: str | None = "open"
+    h: Herald, *, viewer: Viewer | None = None, status: str | None = "open",
+    limit: int | None = None,
 ) -> list[IncidentSummary]:
-    """Incidents newest first (open ones by default), filtered by need-to-know."""
+    """Incidents newest first (open ones by default), filtered by need-to-know; `limit` keeps
+    the first ones (a page of "all incidents" need not render a thousand rows)."""
     q = select(Incident)
     if status:
         q = q.where(Incident.status == status)
-    return _summaries(h, q, viewer)
+    return _summaries(h, q, viewer, limit=limit)
 
 
 def search_incidents(
@@ -252,21 +254,28 @@ _SUMMARY_COLUMNS = (Incident.id, Incident.number, Incident.title, Incident.sever
 def _summaries(h: Herald, q: Select[Incident], viewer: Viewer | None, *,
                limit: int | None = None) -> list[IncidentSummary]:
     """List lines for the incidents `q` selects, newest first, filtered by need-to-know."""
+    newest_first = (Incident.created_at.desc(), Incident.id.desc())
     with h.db.sessions() as s:
         conn = s.connection()  # plain Core rows: no ORM loading for the list
-        rows = conn.execute(q.with_only_columns(*_SUMMARY_COLUMNS)
-                            .order_by(Incident.created_at.desc(), Incident.id.desc())).all()
-        secret = [r.id for r in rows if r.security]
+        # First only what need-to-know needs, for every match; then the full lines of the
+        # visible ones (a search matching 900 incidents shows 50: it converts 50 rows, not 900).
+        light = conn.execute(q.with_only_columns(Incident.id, Incident.security,
+                                                 Incident.created_by).order_by(*newest_first))
+        candidates = light.all()
+        secret = [r.id for r in candidates if r.security]
         members = _role_emails(s, secret) if viewer is not None and secret else {}
-        found = [r for r in rows if can_see(security=r.security, viewer=viewer,
-                                            members=[*members.get(r.id, ()), r.created_by])]
-        found = found[:limit] if limit is not None else found
-        # A long list reads the per-incident facts for everything `q` selects (a subquery, not
-        # a thousand bound ids; rows of hidden incidents are simply not used). A short one, e.g.
-        # a page of search results, names its ids, so a costly `q` is not run again.
-        ids = [r.id for r in found]
+        ids = [r.id for r in candidates if can_see(
+            security=r.security, viewer=viewer, members=[*members.get(r.id, ()), r.created_by])]
+        ids = ids[:limit] if limit is not None else ids
+        # A long list reads its rows through `q` itself (a subquery, not a thousand bound ids;
+        # rows of hidden incidents are dropped here); a short one names its ids, so a costly
+        # `q` (a search) is not run again.
         within: list[int] | Select[Any] = ids if len(ids) <= 200 else q.with_only_columns(
             Incident.id)
+        wanted = set(ids)
+        found = [r for r in conn.execute(select(*_SUMMARY_COLUMNS)
+                                         .where(Incident.id.in_(within)).order_by(*newest_first))
+                 if r.id in wanted]
         messengers = {i: e[0] for i, e in _role_emails(s, within, Role.MESSENGER).items()}
         pending: dict[int, set[int]] = {}
         for inc_id, number in conn.execute(select(StepRecord.incident_id, StepRecord.number)
