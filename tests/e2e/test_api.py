@@ -59,6 +59,7 @@ SAMPLE_BODIES: dict[tuple[str, str], dict[str, Any]] = {
     ("POST", "/incidents/{ref}/timeline/{event}/na"): {"reason": "will not happen"},
     ("POST", "/tokens"): {"name": "another"},
     ("PUT", "/incidents/{ref}/contacts/marks/{account}"): {"impact": "yes"},
+    ("POST", "/incidents/{ref}/status-posts"): {"kind": "resolved-only", "override": "x"},
 }
 
 
