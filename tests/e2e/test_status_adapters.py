@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from pydantic import SecretStr
 from sqlalchemy import select
 
 from herald.channels.status_pages import (
@@ -239,3 +240,22 @@ def test_retry_after_reads_seconds_and_dates() -> None:
     past = retry_after(httpx.Response(429, headers={"Retry-After":
                                                     "Wed, 21 Oct 2015 07:28:00 GMT"}))
     assert past == 0.0
+
+
+def test_the_worker_round_reminds_and_sends(h: Herald, clock: FixedClock) -> None:
+    from herald.delivery.status_lane import run_status_work
+
+    ref = incident(h)
+    post(h, ref, "investigating")
+    assert run_status_work(h, WORKER) == 0  # built-in page alone, nothing due yet
+    clock.advance(minutes=30)
+    h.settings.statuspage_provider = "atlassian"  # misconfigured: reminders still go
+    assert run_status_work(h, WORKER) == 1
+    h.settings.statuspage_api_key = SecretStr("k-secret")
+    with fake_service("atlassian") as fake:
+        h.settings.statuspage_page_id, h.settings.statuspage_base_url = "pg1", fake.url
+        post(h, ref, "identified")
+        assert run_status_work(h, WORKER) == 1  # the identified post (queued as atlassian)
+        assert run_status_work(h, WORKER) == 0
+    assert [r.state for r in rows(h)] == ["sent"]
+    assert fake.requests[0][3]["incident"]["status"] == "identified"

@@ -7,15 +7,35 @@ for the earlier one (a short retry), so posts never arrive out of order.
 
 from __future__ import annotations
 
+import logging
+
 from sqlalchemy import select, update
 
 from herald.channels.status_pages import HostedStatusPage, Post, StatusReceipt, hosted_page
 from herald.delivery import outbox
+from herald.errors import InvalidInput
 from herald.services.context import Herald
+from herald.services.status_page import remind_due_posts
 from herald.store.outbox_models import OutboxItem
 from herald.store.status_models import StatusRemote
 
+log = logging.getLogger("herald.worker")
 WAIT_FOR_CREATION = 5.0  # seconds before a later post looks again for its incident's id
+
+
+def run_status_work(h: Herald, worker: str) -> int:
+    """The worker's status page round: queue chat reminders for follow-ups that fell due, then
+    send due posts to the hosted page (if one is configured). Returns rows queued + sent.
+
+    `worker` is the worker's own name (not a lane name): its recover() at the start of
+    run_once settles what an earlier process of that name left half-sent."""
+    handled = remind_due_posts(h)
+    try:
+        page = hosted_page(h.settings)
+    except InvalidInput as exc:  # misconfigured: say so, keep the reminders going
+        log.warning("status posts are not sent: %s", exc)
+        return handled
+    return handled + (post_due_status(h, worker, page) if page is not None else 0)
 
 
 def post_due_status(h: Herald, worker: str, page: HostedStatusPage | None = None, *,
