@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from functools import lru_cache
 
-from email_validator import EmailNotValidError, validate_email
+from email_validator import SPECIAL_USE_DOMAIN_NAMES, EmailNotValidError, validate_email
 
 
 class Deployment(StrEnum):
@@ -36,6 +36,7 @@ _DEPLOYMENT_WORDS = {
 }
 _YES = {"yes", "y", "true", "1", "x", "impacted", "oui", "ja", "si", "sí"}
 _NO = {"no", "n", "false", "0", "not impacted", "non", "nein"}
+_SCHEME = re.compile(r"^[a-z][a-z0-9+.-]*://")
 # Local part: the dot-atom of RFC 5322, which is what real mailboxes use.
 _LOCAL = re.compile(r"^[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*$")
 
@@ -62,9 +63,34 @@ def parse_flag(text: str) -> bool:
     return (text or "").strip().lower() in _YES
 
 
-@lru_cache(maxsize=65536)
+# A lower-case ASCII host name that email_validator accepts unchanged: labels of letters, digits
+# and inner hyphens (at most 63 characters), at least two labels, a top-level label ending with a
+# letter. Anything else (upper case, Unicode, "--" as in "xn--" labels, special-use names, long
+# names) takes the full check: the fast path spares that call (about 100 us) for the common case,
+# which matters for a million-row list with hundreds of thousands of distinct hosts.
+_PLAIN_HOST = r"(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+(?:[a-z0-9][a-z0-9-]{0,61})?[a-z]"
+_PLAIN_DOMAIN = re.compile(_PLAIN_HOST)
+# A lower-case ASCII address whose local part is a dot-atom (as _LOCAL) and whose domain is plain.
+_PLAIN_EMAIL = re.compile(r"[a-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[a-z0-9!#$%&'*+/=?^_`{|}~-]+)*@("
+                          + _PLAIN_HOST + ")")
+_SPECIAL_USE = frozenset(SPECIAL_USE_DOMAIN_NAMES)  # all single labels: a name is one, or ends so
+
+
+def _plain(domain: str) -> bool:
+    """Whether the full check would accept `domain` as it is (when True, it would)."""
+    return (len(domain) <= 252 and "--" not in domain
+            and domain[domain.rfind(".") + 1:] not in _SPECIAL_USE
+            and _PLAIN_DOMAIN.fullmatch(domain) is not None)
+
+
 def _domain_ok(domain: str) -> str | None:
-    """Validate a domain once (syntax and shape, no DNS); the normalised domain or None."""
+    """Validate a domain (syntax and shape, no DNS); the normalised domain or None."""
+    return domain if _plain(domain) else _domain_checked(domain)
+
+
+@lru_cache(maxsize=65536)
+def _domain_checked(domain: str) -> str | None:
+    """The full check of email_validator, once per domain."""
     try:
         return validate_email(f"a@{domain}", check_deliverability=False).domain
     except EmailNotValidError:
@@ -73,6 +99,17 @@ def _domain_ok(domain: str) -> str | None:
 
 def clean_email(text: str) -> str | None:
     """A lower-cased, checked email address, or None (fast enough for a million rows)."""
+    if text and text.isascii():  # the common case, decided at once: a plain address
+        low = text.lower()
+        found = _PLAIN_EMAIL.fullmatch(low)
+        if (found is not None and len(low) <= 254 and found.start(1) <= 65
+                and "--" not in found[1] and low[low.rfind(".") + 1:] not in _SPECIAL_USE):
+            return low
+    return _clean_email_checked(text)
+
+
+def _clean_email_checked(text: str) -> str | None:
+    """clean_email for any text: trims spaces, <...> and mailto:, checks each part."""
     raw = (text or "").strip().strip("<>").strip()
     if raw.lower().startswith("mailto:"):
         raw = raw[7:]
@@ -95,7 +132,9 @@ def clean_domain(text: str) -> str | None:
         return None
     if "@" in raw and "/" not in raw:
         raw = raw.rpartition("@")[2]
-    raw = re.sub(r"^[a-z][a-z0-9+.-]*://", "", raw).split("/")[0].split(":")[0]
+    if "://" in raw:
+        raw = _SCHEME.sub("", raw)
+    raw = raw.partition("/")[0].partition(":")[0]
     raw = raw.removeprefix("www.").strip(".")
     return _domain_ok(raw) if "." in raw else None
 

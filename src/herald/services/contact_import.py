@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import functools
+import gc
 import hashlib
 import json
+import threading
 import tomllib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, ParamSpec, TypeVar
 
 from pydantic import BaseModel
-from sqlalchemy import insert, select, update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from herald.channels.importers.layout import CRM_ALIASES, ENGINEERING_ALIASES
@@ -22,10 +26,11 @@ from herald.channels.importers.records import (
     parse_engineering,
 )
 from herald.channels.importers.tabular import read_sheet
-from herald.domain.contacts import Impact, domain_candidates, email_domain
+from herald.domain.contacts import Impact, email_domain
 from herald.errors import InvalidInput
 from herald.services.common import actor_email, audit, find_incident, touch
 from herald.services.context import Herald
+from herald.store import bulk
 from herald.store.contact_models import (
     AccountDomain,
     ColumnMapping,
@@ -35,8 +40,14 @@ from herald.store.contact_models import (
     ImportRun,
 )
 
+P = ParamSpec("P")
+T = TypeVar("T")
 SOURCES = ("engineering", "crm")
 STORED_LINES = 1000  # an import's stored report keeps this many listed lines; counts are whole
+# A report lists this many merged lines (`merged` counts them all, `merged_lines_omitted` says
+# how many are not listed): a million-row engineering list merges most of its rows into the
+# accounts they name, and listing each of them would take more memory than the import itself.
+MERGED_LINES_LISTED = 10_000
 
 
 class RowIssue(BaseModel):
@@ -69,6 +80,7 @@ class ImportReport(BaseModel):
     unmatched: list[Unmatched] = []
     ignored: list[RowIssue] = []
     merged_lines: list[RowIssue] = []
+    merged_lines_omitted: int = 0  # merged lines past MERGED_LINES_LISTED, counted not listed
     accounts_created: int = 0
     accounts_updated: int = 0
     contacts_created: int = 0
@@ -84,11 +96,21 @@ class _Plan:
     new_accounts: dict[str, dict[str, Any]] = field(default_factory=dict)
     account_updates: dict[int, dict[str, Any]] = field(default_factory=dict)
     new_domains: dict[str, str] = field(default_factory=dict)  # domain -> account key
-    new_contacts: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
+    # (account key, email) -> (name, incident contact)
+    new_contacts: dict[tuple[str, str], tuple[str, bool]] = field(default_factory=dict)
     contact_updates: dict[int, dict[str, Any]] = field(default_factory=dict)
     marks: dict[str, str] = field(default_factory=dict)  # account key -> impact
     imported: int = 0
-    merged: list[RowIssue] = field(default_factory=list)
+    merged: list[RowIssue] = field(default_factory=list)  # the first MERGED_LINES_LISTED
+    merged_count: int = 0
+
+    def merge(self, line: int, reason: str, value: str = "", first: int | None = None) -> None:
+        """Count a merged line, and list it while the list is not full (`first`, the line it
+        duplicates, is put into the reason only then: most merged lines are just counted)."""
+        self.merged_count += 1
+        if len(self.merged) < MERGED_LINES_LISTED:
+            self.merged.append(RowIssue(
+                line=line, reason=reason if first is None else f"{reason} {first}", value=value))
 
 
 def load_mapping(path: Path | None) -> dict[str, str] | None:
@@ -107,6 +129,37 @@ def load_mapping(path: Path | None) -> dict[str, str] | None:
     return data
 
 
+def _cycle_collector_paused(func: Callable[P, T]) -> Callable[P, T]:
+    """Run `func` with Python's cycle collector paused (reference counting still frees
+    everything). Reading a large file makes millions of lists, tuples and records, none of them
+    in a cycle, and the collector would walk the growing heap again and again: half the time
+    of a million-row import. Overlapping imports (threads) resume it when the last one ends."""
+
+    @functools.wraps(func)
+    def paused(*args: P.args, **kwargs: P.kwargs) -> T:
+        global _pausing, _collector_was_on
+        with _pause_lock:
+            if _pausing == 0:
+                _collector_was_on = gc.isenabled()
+                gc.disable()
+            _pausing += 1
+        try:
+            return func(*args, **kwargs)
+        finally:
+            with _pause_lock:
+                _pausing -= 1
+                if _pausing == 0 and _collector_was_on:
+                    gc.enable()
+
+    return paused
+
+
+_pause_lock = threading.Lock()
+_pausing = 0
+_collector_was_on = True
+
+
+@_cycle_collector_paused
 def import_file(
     h: Herald, ref: str, path: Path, *, source: str, actor: str,
     mapping: dict[str, str] | None = None, dry_run: bool = False, data: bytes | None = None,
@@ -122,6 +175,8 @@ def import_file(
     except OSError as exc:
         raise InvalidInput(f"{path}: cannot read the file ({exc.strerror})") from None
     sheet = read_sheet(path, raw)
+    sha256 = hashlib.sha256(raw).hexdigest()
+    del raw  # a large file is held once, as rows
     now = h.clock.now()
     with h.db.transaction() as s:
         inc = find_incident(s, ref)
@@ -130,22 +185,23 @@ def import_file(
             mapping = dict(remembered.fields)
         parsed: Parsed[Any] = (parse_crm(sheet, mapping) if source == "crm"
                                else parse_engineering(sheet, mapping))
-        state = _State.load(s, inc.id)
+        encoding = sheet.encoding
+        del sheet  # the records hold what is needed from here on
+        state = _State.load(s, inc.id, source)
         unmatched: list[Unmatched] = []
         plan = (_plan_crm(parsed.records, state) if source == "crm"
                 else _plan_engineering(parsed.records, state, unmatched))
-        report = _report(path.name, source, sheet.encoding, parsed, plan, dry_run, unmatched)
+        report = _report(path.name, source, encoding, parsed, plan, dry_run, unmatched)
         if dry_run:
             return report
         _apply(s, inc.id, plan, state, actor, now, f"{source}:{path.name}")
         if mapping is not None:
             _remember(s, source, mapping, actor, now)
-        stored = report.model_dump(mode="json")
-        for key in ("rejected", "unmatched", "ignored", "merged_lines"):
-            stored[key] = stored[key][:STORED_LINES]
+        listed = ("rejected", "unmatched", "ignored", "merged_lines")
+        stored = report.model_copy(update={
+            key: getattr(report, key)[:STORED_LINES] for key in listed}).model_dump(mode="json")
         s.add(ImportRun(incident_id=inc.id, source=source, filename=path.name[:300],
-                        sha256=hashlib.sha256(raw).hexdigest(), at=now, by=actor,
-                        report=stored))
+                        sha256=sha256, at=now, by=actor, report=stored))
         touch(inc, now)
         audit(s, at=now, actor=actor, action="contacts.imported", incident=inc,
               target=f"{source}: {path.name}",
@@ -168,44 +224,60 @@ def _check_mapping(source: str, mapping: dict[str, str]) -> None:
 
 @dataclass
 class _State:
-    """What the store already knows, loaded once so matching never queries row by row."""
+    """What the store already knows, loaded once so matching never queries row by row.
+
+    Each source loads what its planning reads: a CRM report compares rows with the stored
+    accounts and contacts; an engineering list only matches ids, emails and domains."""
 
     by_key: dict[str, int]
     accounts: dict[int, dict[str, Any]]
     domains: dict[str, int]
-    contacts: dict[tuple[int, str], dict[str, Any]]
+    contacts: dict[tuple[int, str], tuple[int, str, bool]]  # -> (id, name, incident_contact)
     by_email: dict[str, int]
     marks: dict[int, str]
 
     @classmethod
-    def load(cls, s: Session, incident_id: int) -> _State:
+    def load(cls, s: Session, incident_id: int, source: str = "crm") -> _State:
         """Read accounts, domains, contacts and this incident's marks."""
-        cols = (CustomerAccount.id, CustomerAccount.crm_id, CustomerAccount.name,
-                CustomerAccount.deployment, CustomerAccount.ce_name, CustomerAccount.ce_email,
-                CustomerAccount.ae_name, CustomerAccount.ae_email)
         accounts: dict[int, dict[str, Any]] = {}
         by_key: dict[str, int] = {}
-        names: dict[str, list[int]] = {}
-        for row in s.execute(select(*cols)):
-            accounts[row.id] = row._asdict()
-            if row.crm_id:
-                by_key[f"id:{row.crm_id}"] = row.id
-            names.setdefault(f"name:{row.name.lower()}", []).append(row.id)
-        # A row without an id finds its account by name, when the name is not ambiguous.
-        by_key.update({k: v[0] for k, v in names.items() if len(v) == 1})
-        domains = dict(s.execute(select(AccountDomain.domain, AccountDomain.account_id))
-                       .tuples().all())
-        contacts: dict[tuple[int, str], dict[str, Any]] = {}
+        contacts: dict[tuple[int, str], tuple[int, str, bool]] = {}
         by_email: dict[str, int] = {}
-        for c in s.execute(select(Contact.id, Contact.account_id, Contact.email, Contact.name,
-                                  Contact.incident_contact)):
-            contacts[(c.account_id, c.email)] = c._asdict()
-            by_email.setdefault(c.email, c.account_id)
-        marks = dict(s.execute(select(ImpactMark.account_id, ImpactMark.impact)
-                               .where(ImpactMark.incident_id == incident_id)).tuples().all())
+        if source == "crm":
+            cols = (CustomerAccount.id, CustomerAccount.crm_id, CustomerAccount.name,
+                    CustomerAccount.deployment, CustomerAccount.ce_name,
+                    CustomerAccount.ce_email, CustomerAccount.ae_name, CustomerAccount.ae_email)
+            names: dict[str, list[int]] = {}
+            for row in s.execute(select(*cols)):
+                account_id, crm_id, name = row[0], row[1], row[2]
+                accounts[account_id] = dict(zip(_ACCOUNT_COLUMNS, row, strict=True))
+                if crm_id:
+                    by_key[f"id:{crm_id}"] = account_id
+                names.setdefault(f"name:{name.lower()}", []).append(account_id)
+            # A row without an id finds its account by name, when the name is not ambiguous.
+            by_key.update({k: v[0] for k, v in names.items() if len(v) == 1})
+            for c_id, account_id, email, c_name, flag in s.execute(
+                    select(Contact.id, Contact.account_id, Contact.email, Contact.name,
+                           Contact.incident_contact)):
+                contacts[(account_id, email)] = (c_id, c_name, flag)
+        else:
+            by_key = {f"id:{crm_id}": account_id for account_id, crm_id in s.execute(
+                select(CustomerAccount.id, CustomerAccount.crm_id)
+                .where(CustomerAccount.crm_id.is_not(None)))}
+            # An address at several accounts belongs to the first one stored.
+            for email, account_id in s.execute(select(Contact.email, Contact.account_id)
+                                               .order_by(Contact.id)):
+                by_email.setdefault(email, account_id)
+        domains: dict[str, int] = dict(s.execute(
+            select(AccountDomain.domain, AccountDomain.account_id)).all())
+        marks: dict[int, str] = dict(s.execute(
+            select(ImpactMark.account_id, ImpactMark.impact)
+            .where(ImpactMark.incident_id == incident_id)).all())
         return cls(by_key, accounts, domains, contacts, by_email, marks)
 
 
+_ACCOUNT_COLUMNS = ("id", "crm_id", "name", "deployment", "ce_name", "ce_email", "ae_name",
+                    "ae_email")
 _ACCOUNT_FIELDS = ("name", "deployment", "ce_name", "ce_email", "ae_name", "ae_email")
 
 
@@ -219,30 +291,34 @@ def _account_values(r: CrmRecord) -> dict[str, Any]:
 def _plan_crm(records: list[CrmRecord], st: _State) -> _Plan:
     plan = _Plan()
     seen_rows: dict[tuple[str, str | None], int] = {}
+    new_accounts, account_updates = plan.new_accounts, plan.account_updates
+    unknown = Impact.UNKNOWN.value
     for r in records:
         key = r.account_key
         changed = False
         first = seen_rows.get((key, r.email))
         if first is not None:
-            plan.merged.append(RowIssue(line=r.line, reason=f"duplicate of line {first}"))
+            plan.merge(r.line, "duplicate of line", first=first)
             continue
         seen_rows[(key, r.email)] = r.line
         values = _account_values(r)
         account_id = st.by_key.get(key)
         if account_id is None:
-            if key not in plan.new_accounts:
-                plan.new_accounts[key] = values
+            pending = new_accounts.get(key)
+            if pending is None:
+                new_accounts[key] = values
                 changed = True
             else:  # fill blanks from later rows of the same new account
                 for k, v in values.items():
-                    if v and not plan.new_accounts[key].get(k):
-                        plan.new_accounts[key][k] = v
+                    if v and not pending.get(k):
+                        pending[k] = v
         else:
-            current = st.accounts[account_id] | plan.account_updates.get(account_id, {})
-            diff = {k: values[k] for k in _ACCOUNT_FIELDS
-                    if values[k] and values[k] != current.get(k)}
+            current = st.accounts[account_id]
+            updates = account_updates.get(account_id)
+            diff = {k: values[k] for k in _ACCOUNT_FIELDS if values[k] and values[k] != (
+                updates[k] if updates and k in updates else current.get(k))}
             if diff:
-                plan.account_updates.setdefault(account_id, {}).update(diff)
+                account_updates.setdefault(account_id, {}).update(diff)
                 changed = True
         if r.domain and r.domain not in st.domains and r.domain not in plan.new_domains:
             plan.new_domains[r.domain] = key
@@ -250,18 +326,16 @@ def _plan_crm(records: list[CrmRecord], st: _State) -> _Plan:
         if r.email:
             existing = st.contacts.get((account_id, r.email)) if account_id else None
             if existing is None:
-                plan.new_contacts[(key, r.email)] = {
-                    "email": r.email, "name": r.contact_name,
-                    "incident_contact": r.incident_contact}
+                plan.new_contacts[(key, r.email)] = (r.contact_name, r.incident_contact)
                 changed = True
             else:
                 diff = {}
-                if r.contact_name and r.contact_name != existing["name"]:
+                if r.contact_name and r.contact_name != existing[1]:
                     diff["name"] = r.contact_name
-                if r.incident_contact != existing["incident_contact"]:
+                if r.incident_contact != existing[2]:
                     diff["incident_contact"] = r.incident_contact
                 if diff:
-                    plan.contact_updates[existing["id"]] = diff
+                    plan.contact_updates[existing[0]] = diff
                     changed = True
         wanted = r.impact.value if r.impact else None
         current_mark = st.marks.get(account_id) if account_id else None
@@ -269,12 +343,12 @@ def _plan_crm(records: list[CrmRecord], st: _State) -> _Plan:
             plan.marks[key] = wanted
             changed = True
         elif current_mark is None and key not in plan.marks:
-            plan.marks[key] = Impact.UNKNOWN.value  # on the list; the CE round decides
+            plan.marks[key] = unknown  # on the list; the CE round decides
             changed = True
         if changed:
             plan.imported += 1
         else:
-            plan.merged.append(RowIssue(line=r.line, reason="already known, nothing new"))
+            plan.merge(r.line, "already known, nothing new")
     return plan
 
 
@@ -282,38 +356,47 @@ def _match(r: EngineeringRecord, st: _State) -> tuple[int | None, str]:
     """Find the account of an engineering row: by id, exact email, email domain, or domain."""
     if r.crm_id and (found := st.by_key.get(f"id:{r.crm_id}")):
         return found, "account id"
+    domains = st.domains
     if r.email:
         if (found := st.by_email.get(r.email)) is not None:
             return found, "email"
-        for d in domain_candidates(email_domain(r.email)):
-            if (found := st.domains.get(d)) is not None:
-                return found, "email domain"
+        if (found := _by_domain(email_domain(r.email), domains)) is not None:
+            return found, "email domain"
     for domain in r.domains:
-        for d in domain_candidates(domain):
-            if (found := st.domains.get(d)) is not None:
-                return found, "domain"
+        if (found := _by_domain(domain, domains)) is not None:
+            return found, "domain"
     return None, ""
+
+
+def _by_domain(host: str, domains: dict[str, int]) -> int | None:
+    """The account of a host: the host itself, then each parent domain, in the order of
+    `domain_candidates` (without making the list: most hosts are found at once)."""
+    while "." in host:
+        if (found := domains.get(host)) is not None:
+            return found
+        host = host.partition(".")[2]
+    return None
 
 
 def _plan_engineering(records: list[EngineeringRecord], st: _State,
                       unmatched: list[Unmatched]) -> _Plan:
     plan = _Plan()
     first_line: dict[int, int] = {}
+    yes = Impact.YES.value
     for r in records:
         account_id, _how = _match(r, st)
         if account_id is None:
             unmatched.append(Unmatched(line=r.line, value=r.value))
             continue
-        if account_id in first_line:
-            plan.merged.append(RowIssue(line=r.line, reason="same account as line "
-                                        f"{first_line[account_id]}", value=r.value))
+        first = first_line.get(account_id)
+        if first is not None:
+            plan.merge(r.line, "same account as line", r.value, first)
             continue
         first_line[account_id] = r.line
-        if st.marks.get(account_id) == Impact.YES.value:
-            plan.merged.append(RowIssue(line=r.line, reason="account already marked impacted",
-                                        value=r.value))
+        if st.marks.get(account_id) == yes:
+            plan.merge(r.line, "account already marked impacted", r.value)
             continue
-        plan.marks[f"#{account_id}"] = Impact.YES.value
+        plan.marks[f"#{account_id}"] = yes
         plan.imported += 1
     return plan
 
@@ -330,10 +413,11 @@ def _report(name: str, source: str, encoding: str, parsed: Parsed[Any], plan: _P
         header_line=layout.header_line if layout and layout.header_line else None,
         columns={f: layout.headers[i] for f, i in layout.columns.items()
                  if i < len(layout.headers)} if layout else {},
-        read=parsed.read, imported=plan.imported, merged=len(plan.merged), rejected=rejected,
+        read=parsed.read, imported=plan.imported, merged=plan.merged_count, rejected=rejected,
         unmatched=unmatched,
         ignored=[RowIssue(line=x.line, reason=x.reason) for x in parsed.ignored],
-        merged_lines=plan.merged, accounts_created=len(plan.new_accounts),
+        merged_lines=plan.merged, merged_lines_omitted=plan.merged_count - len(plan.merged),
+        accounts_created=len(plan.new_accounts),
         accounts_updated=len(plan.account_updates), contacts_created=len(plan.new_contacts),
         contacts_updated=len(plan.contact_updates), marks_set=len(plan.marks), dry_run=dry_run,
     )
@@ -341,38 +425,50 @@ def _report(name: str, source: str, encoding: str, parsed: Parsed[Any], plan: _P
 
 def _apply(s: Session, incident_id: int, plan: _Plan, st: _State, actor: str, now: Any,
            source: str) -> None:
-    """Write the plan with bulk statements (one round trip per batch, not per row)."""
+    """Write the plan with bulk statements: COPY on PostgreSQL, one executemany on SQLite."""
+    with bulk.large_writes(s):
+        _write(s, incident_id, plan, st, actor, now, source)
+
+
+def _write(s: Session, incident_id: int, plan: _Plan, st: _State, actor: str, now: Any,
+           source: str) -> None:
     ids = dict(st.by_key)
     if plan.new_accounts:
         keys = list(plan.new_accounts)
-        rows = [plan.new_accounts[k] | {"updated_at": now, "ce_none": False, "ae_none": False}
-                for k in keys]
-        result = s.execute(insert(CustomerAccount).returning(
-            CustomerAccount.id, sort_by_parameter_order=True), rows)
-        ids.update(zip(keys, result.scalars().all(), strict=True))
+        ids.update(zip(keys, bulk.reserve_ids(s, CustomerAccount, len(keys)), strict=True))
+        bulk.insert_rows(
+            s, CustomerAccount, (*_ACCOUNT_COLUMNS, "ce_none", "ae_none", "updated_at"),
+            ((ids[k], v["crm_id"], v["name"], v["deployment"], v["ce_name"], v["ce_email"],
+              v["ae_name"], v["ae_email"], False, False, now)
+             for k, v in plan.new_accounts.items()))
     if plan.account_updates:
         s.execute(update(CustomerAccount), [
             {"id": i, **v, "updated_at": now} for i, v in plan.account_updates.items()])
     if plan.new_domains:
-        s.execute(insert(AccountDomain), [{"domain": d, "account_id": ids[k]}
-                                          for d, k in plan.new_domains.items()])
+        bulk.insert_rows(s, AccountDomain, ("domain", "account_id"),  # in key order: cheaper
+                         [(d, ids[k]) for d, k in sorted(plan.new_domains.items())])
     if plan.new_contacts:
-        s.execute(insert(Contact), [{"account_id": ids[k], **v}
-                                    for (k, _e), v in plan.new_contacts.items()])
+        bulk.insert_rows(s, Contact, ("account_id", "email", "name", "incident_contact"),
+                         [(ids[k], email, name, flag)
+                          for (k, email), (name, flag) in plan.new_contacts.items()])
     if plan.contact_updates:
         s.execute(update(Contact), [{"id": i, **v} for i, v in plan.contact_updates.items()])
     if plan.marks:
         marks = {(int(k[1:]) if k.startswith("#") else ids[k]): v for k, v in plan.marks.items()}
-        existing = [a for a in marks if a in st.marks]
-        fresh = [a for a in marks if a not in st.marks]
+        by_impact: dict[str, list[int]] = {}
+        fresh = []
+        for a, impact in marks.items():
+            if a in st.marks:
+                by_impact.setdefault(impact, []).append(a)
+            else:
+                fresh.append((incident_id, a, impact, actor, now, source[:300]))
         if fresh:
-            s.execute(insert(ImpactMark), [
-                {"incident_id": incident_id, "account_id": a, "impact": marks[a], "by": actor,
-                 "at": now, "source": source[:300]} for a in fresh])
-        for a in existing:
-            s.execute(update(ImpactMark).where(ImpactMark.incident_id == incident_id,
-                                               ImpactMark.account_id == a)
-                      .values(impact=marks[a], by=actor, at=now, source=source[:300]))
+            bulk.insert_rows(s, ImpactMark, ("incident_id", "account_id", "impact", "by", "at",
+                                             "source"), fresh)
+        for impact, account_ids in by_impact.items():
+            bulk.update_where_in(s, ImpactMark, "account_id", account_ids, {
+                "impact": impact, "by": actor, "at": now, "source": source[:300]},
+                where=ImpactMark.incident_id == incident_id)
 
 
 def _remember(s: Session, source: str, mapping: dict[str, str], actor: str, now: Any) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
@@ -24,7 +25,7 @@ from herald.domain.contacts import (
 )
 
 
-@dataclass
+@dataclass(slots=True)
 class Rejected:
     """A data row that could not be used, and why."""
 
@@ -33,7 +34,7 @@ class Rejected:
     value: str
 
 
-@dataclass
+@dataclass(slots=True)
 class Ignored:
     """A line that is report noise (blank, footer, summary), listed so nothing vanishes."""
 
@@ -41,7 +42,7 @@ class Ignored:
     reason: str
 
 
-@dataclass
+@dataclass(slots=True)
 class CrmRecord:
     """One usable CRM report row: an account and (usually) one of its contacts."""
 
@@ -65,7 +66,7 @@ class CrmRecord:
         return f"id:{self.crm_id}" if self.crm_id else f"name:{self.account_name.lower()}"
 
 
-@dataclass
+@dataclass(slots=True)
 class EngineeringRecord:
     """One usable engineering-list row: the keys it offers for matching an account."""
 
@@ -101,23 +102,25 @@ def _data_rows(sheet: Sheet, layout: Layout, out: Parsed[Any]) -> list[tuple[int
     """Rows after the header, with blank/footer/summary lines moved to `ignored`."""
     rows: list[tuple[int, list[str]]] = []
     after_blank = False
+    header_line, headers = layout.header_line, layout.headers
+    # A one-column list (emails, ids, domains) has one cell per row: after a blank line
+    # that is still data, not the single-cell lines of a report footer.
+    several_columns = len(layout.columns) > 1
     for line, cells in sheet.rows:
-        if line < layout.header_line:
+        if line < header_line:
             out.ignored.append(Ignored(line, "report title line before the header"))
             continue
-        if line == layout.header_line:
+        if line == header_line:
             continue
         if cells is None:
             out.rejected.append(Rejected(line, "unreadable CSV line (broken quoting)", ""))
             continue
-        # A one-column list (emails, ids, domains) has one cell per row: after a blank line
-        # that is still data, not the single-cell lines of a report footer.
-        why = noise(cells, after_blank and len(layout.columns) > 1)
+        why = noise(cells, after_blank and several_columns)
         if why:
             out.ignored.append(Ignored(line, why))
             after_blank = after_blank or why == "blank line"
             continue
-        if cells == layout.headers:
+        if cells == headers:
             out.ignored.append(Ignored(line, "repeated header line"))
             continue
         rows.append((line, cells))
@@ -132,57 +135,64 @@ def parse_crm(sheet: Sheet, mapping: dict[str, str] | None = None) -> Parsed[Crm
         _no_header(sheet, out, "no header row naming Account Name / Account ID / Email")
         return out
     out.layout = layout
-    get = layout.get
+    pick = layout.picker(_CRM_FIELDS)
+    # The account team's addresses and names, a report's websites and deployment types repeat
+    # on row after row: each distinct text is checked once per file.
+    team_emails: dict[str, str | None] = {}
+    domains: dict[str, str | None] = {}
+    lines: dict[str, str] = {}
+    reject = out.rejected.append
+    add = out.records.append
+    shortest_limit = min(_LONGEST.values())
     for line, cells in _data_rows(sheet, layout, out):
-        name, crm_id = get(cells, "account_name"), get(cells, "crm_id")
-        value = ", ".join(c for c in cells if c)[:200]
+        (name, crm_id, raw_email, raw_ce, raw_ae, raw_dep, raw_impact, contact_name, first,
+         last, ce_name, ae_name, raw_domain, raw_flag) = pick(cells)
         if not name and not crm_id:
-            out.rejected.append(Rejected(line, "no account name or account id", value))
+            reject(Rejected(line, "no account name or account id", _value(cells)))
             continue
-        raw_email = get(cells, "email")
         email = clean_email(raw_email) if raw_email else None
         if raw_email and email is None:
-            out.rejected.append(Rejected(line, f"invalid email {raw_email!r}", value))
+            reject(Rejected(line, f"invalid email {raw_email!r}", _value(cells)))
             continue
-        people = {}
-        for role in ("ce", "ae"):
-            raw = get(cells, f"{role}_email")
-            people[role] = clean_email(raw) if raw else None
-            if raw and people[role] is None and raw.lower() not in {"none", "n/a", "-"}:
-                out.rejected.append(Rejected(line, f"invalid {role.upper()} email {raw!r}", value))
-                break
-        else:
-            raw_dep = get(cells, "deployment")
-            deployment = parse_deployment(raw_dep)
-            if raw_dep and deployment is None:
-                out.rejected.append(Rejected(
-                    line, f"unknown deployment type {raw_dep!r} (self-hosted or cloud)", value))
-                continue
-            raw_impact = get(cells, "impacted")
-            # A blank mark is "not answered yet": it leaves any earlier answer as it was.
-            impact = parse_impact(raw_impact) if raw_impact else None
-            if raw_impact and impact is None:
-                out.rejected.append(Rejected(line, f"impacted must be yes or no, not "
-                                             f"{raw_impact!r}", value))
-                continue
-            contact = _one_line(get(cells, "contact_name") or " ".join(
-                p for p in (get(cells, "first_name"), get(cells, "last_name")) if p))
-            texts = {"account id": crm_id, "account name": _one_line(name or crm_id),
-                     "contact name": contact, "CE name": _one_line(get(cells, "ce_name")),
-                     "AE name": _one_line(get(cells, "ae_name"))}
+        ce_email = _cached(team_emails, clean_email, raw_ce) if raw_ce else None
+        if raw_ce and ce_email is None and raw_ce.lower() not in _NO_ONE:
+            reject(Rejected(line, f"invalid CE email {raw_ce!r}", _value(cells)))
+            continue
+        ae_email = _cached(team_emails, clean_email, raw_ae) if raw_ae else None
+        if raw_ae and ae_email is None and raw_ae.lower() not in _NO_ONE:
+            reject(Rejected(line, f"invalid AE email {raw_ae!r}", _value(cells)))
+            continue
+        deployment = parse_deployment(raw_dep)
+        if raw_dep and deployment is None:
+            reject(Rejected(line, f"unknown deployment type {raw_dep!r} (self-hosted or cloud)",
+                            _value(cells)))
+            continue
+        # A blank mark is "not answered yet": it leaves any earlier answer as it was.
+        impact = parse_impact(raw_impact) if raw_impact else None
+        if raw_impact and impact is None:
+            reject(Rejected(line, f"impacted must be yes or no, not {raw_impact!r}",
+                            _value(cells)))
+            continue
+        contact = _one_line(contact_name or (f"{first} {last}" if first and last
+                                             else first or last))
+        account_name = _one_line(name or crm_id)
+        ce_name = _cached(lines, _one_line, ce_name)
+        ae_name = _cached(lines, _one_line, ae_name)
+        if max(len(crm_id), len(account_name), len(contact), len(ce_name),
+               len(ae_name)) > shortest_limit:
+            texts = {"account id": crm_id, "account name": account_name,
+                     "contact name": contact, "CE name": ce_name, "AE name": ae_name}
             too_long = next((k for k, v in texts.items() if len(v) > _LONGEST[k]), None)
             if too_long:
-                out.rejected.append(Rejected(
-                    line, f"{too_long} longer than {_LONGEST[too_long]} characters", value))
+                reject(Rejected(line, f"{too_long} longer than {_LONGEST[too_long]} characters",
+                                _value(cells)))
                 continue
-            out.records.append(CrmRecord(
-                line=line, crm_id=crm_id or None, account_name=texts["account name"],
-                domain=clean_domain(get(cells, "domain")) or (
-                    email.rpartition("@")[2] if email and not crm_id and not name else None),
-                deployment=deployment, contact_name=contact, email=email,
-                incident_contact=parse_flag(get(cells, "incident_contact")),
-                ce_name=texts["CE name"], ce_email=people["ce"],
-                ae_name=texts["AE name"], ae_email=people["ae"], impact=impact))
+        add(CrmRecord(
+            line, crm_id or None, account_name,
+            _cached(domains, clean_domain, raw_domain) or (
+                email.rpartition("@")[2] if email and not crm_id and not name else None),
+            deployment, contact, email, parse_flag(raw_flag), ce_name, ce_email, ae_name,
+            ae_email, impact))
     return out
 
 
@@ -201,23 +211,45 @@ def parse_engineering(sheet: Sheet, mapping: dict[str, str] | None = None
                        "instance URL")
             return out
     out.layout = layout
-    get = layout.get
+    pick = layout.picker(("email", "crm_id", "domain", "instance_url"))
+    add = out.records.append
     for line, cells in _data_rows(sheet, layout, out):
-        raw_email, crm_id = get(cells, "email"), get(cells, "crm_id")
-        value = next((c for c in (raw_email, crm_id, get(cells, "domain"),
-                                  get(cells, "instance_url")) if c), "")
+        raw_email, crm_id, raw_domain, raw_url = pick(cells)
+        value = raw_email or crm_id or raw_domain or raw_url  # the first key given
         email = clean_email(raw_email) if raw_email else None
-        domains = [d for d in (clean_domain(get(cells, "domain")),
-                               clean_domain(get(cells, "instance_url"))) if d]
+        domain = clean_domain(raw_domain) if raw_domain else None
+        host = clean_domain(raw_url) if raw_url else None
+        domains = [d for d in (domain, host) if d] if domain or host else []
         if raw_email and email is None and not crm_id and not domains:
             out.rejected.append(Rejected(line, f"invalid email {raw_email!r}", value))
             continue
         if not (email or crm_id or domains):
             out.rejected.append(Rejected(line, "no email, account id, domain or instance URL",
-                                         ", ".join(c for c in cells if c)[:200]))
+                                         _value(cells)))
             continue
-        out.records.append(EngineeringRecord(line, value, email, crm_id or None, domains))
+        add(EngineeringRecord(line, value, email, crm_id or None, domains))
     return out
+
+
+_CRM_FIELDS = ("account_name", "crm_id", "email", "ce_email", "ae_email", "deployment",
+               "impacted", "contact_name", "first_name", "last_name", "ce_name", "ae_name",
+               "domain", "incident_contact")
+_NO_ONE = {"none", "n/a", "-"}  # an account-team column saying there is nobody, not an address
+T = TypeVar("T")
+
+
+def _cached(seen: dict[str, T], convert: Callable[[str], T], text: str) -> T:
+    """convert(text), computed once per distinct text (for values that repeat row after row)."""
+    try:
+        return seen[text]
+    except KeyError:
+        seen[text] = result = convert(text)
+        return result
+
+
+def _value(cells: list[str]) -> str:
+    """A row as a rejection shows it: its filled cells."""
+    return ", ".join(c for c in cells if c)[:200]
 
 
 def _one_line(text: str) -> str:

@@ -138,7 +138,7 @@ def _csv_rows(text: str) -> Iterator[tuple[int, list[str] | None]]:
                     yield done + start, None
                     done += start
                     break
-                yield done + start, [c.strip() for c in cells]
+                yield done + start, list(map(str.strip, cells))
             start = reader.line_num + 1
 
 

@@ -1,0 +1,133 @@
+"""Bulk writes inside a session's transaction, for imports of hundreds of thousands of rows.
+
+PostgreSQL gets COPY (psycopg's `Cursor.copy`, on the session's own connection, so it is part of
+the same transaction); SQLite gets one `executemany` of plain tuples. Values go through each
+column type's bind processing exactly as SQLAlchemy would send them (UTC datetimes, booleans),
+and driver errors come out as SQLAlchemy errors, so `Database.transaction` maps them as usual.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any, cast
+
+from sqlalchemy import Connection, Table, bindparam, func, select, update
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.orm import Session
+
+IN_CHUNK = 5000  # ids per "IN (...)" list: well under SQLite's limit on bound parameters
+
+
+def table_of(model: type[Any]) -> Table:
+    """The table of a mapped class."""
+    return cast(Table, model.__table__)
+
+
+class _Memo(dict[Any, Any]):
+    """A bind processor's results by value: each distinct value is processed once."""
+
+    def __init__(self, proc: Callable[[Any], Any]) -> None:
+        super().__init__()
+        self.proc = proc
+
+    def __missing__(self, value: Any) -> Any:
+        self[value] = result = self.proc(value)
+        return result
+
+
+def _processed(table: Table, columns: Sequence[str], rows: Iterable[Sequence[Any]],
+               conn: Connection) -> list[Sequence[Any]]:
+    """Rows with each value as SQLAlchemy would bind it. Columns with a bind processor (UTC
+    datetimes, booleans) are converted column by column, each distinct value once."""
+    dialect = conn.dialect
+    rows = rows if isinstance(rows, list) else list(rows)
+    procs = [table.c[name].type.dialect_impl(dialect).bind_processor(dialect)
+             for name in columns]
+    if not rows or not any(procs):
+        return rows
+    by_column: list[Sequence[Any]] = list(zip(*rows, strict=True))
+    for i, proc in enumerate(procs):
+        if proc is not None:
+            try:
+                by_column[i] = list(map(_Memo(proc).__getitem__, by_column[i]))
+            except TypeError:  # an unhashable value: process each one
+                by_column[i] = list(map(proc, by_column[i]))
+    return list(zip(*by_column, strict=True))
+
+
+def insert_rows(s: Session, model: type[Any], columns: Sequence[str],
+                rows: Iterable[Sequence[Any]]) -> None:
+    """Insert rows (tuples in the order of `columns`) with one COPY or one executemany."""
+    table = table_of(model)
+    conn = s.connection()
+    data = _processed(table, columns, rows, conn)
+    preparer = conn.dialect.identifier_preparer
+    names = ", ".join(preparer.quote(c) for c in columns)
+    target = preparer.format_table(table)
+    if conn.dialect.name == "postgresql":
+        _copy(conn, f"COPY {target} ({names}) FROM STDIN", data)
+        return
+    marks = ", ".join("?" if conn.dialect.paramstyle == "qmark" else "%s" for _ in columns)
+    if data:
+        sql = f"INSERT INTO {target} ({names}) VALUES ({marks})"  # noqa: S608 (names from the model)
+        conn.exec_driver_sql(sql, data)
+
+
+@contextmanager
+def large_writes(s: Session, cache_mib: int = 64) -> Iterator[None]:
+    """Room for a large write: SQLite's page cache (2 MiB by default) grows for its duration,
+    so index pages of hundreds of thousands of new rows are not written and read back."""
+    conn = s.connection()
+    if conn.dialect.name != "sqlite":
+        yield
+        return
+    before = conn.exec_driver_sql("PRAGMA cache_size").scalar()
+    conn.exec_driver_sql(f"PRAGMA cache_size = -{int(cache_mib) * 1024}")
+    try:
+        yield
+    finally:
+        conn.exec_driver_sql(f"PRAGMA cache_size = {int(before or -2000)}")
+
+
+def _copy(conn: Connection, sql: str, rows: Iterable[Sequence[Any]]) -> None:
+    import psycopg
+
+    driver = conn.connection.dbapi_connection
+    assert isinstance(driver, psycopg.Connection)
+    try:
+        with driver.cursor() as cur, cur.copy(sql) as copy:
+            for row in rows:
+                copy.write_row(row)
+    except psycopg.Error as exc:
+        raise DBAPIError.instance(sql, None, exc, psycopg.Error) from exc
+
+
+def reserve_ids(s: Session, model: type[Any], count: int) -> list[int]:
+    """`count` new values of the model's integer primary key `id`, for rows inserted next.
+
+    PostgreSQL draws them from the column's sequence (safe with concurrent writers). SQLite
+    would give max(id) + 1 onwards itself; taking them in the same transaction is safe because
+    a write that meets another writer's newer commit fails as "database is locked"."""
+    if count <= 0:
+        return []
+    table = table_of(model)
+    if s.get_bind().dialect.name == "postgresql":
+        seq = func.pg_get_serial_sequence(table.name, "id")
+        ids = s.execute(select(func.nextval(seq)).select_from(
+            func.generate_series(1, count))).scalars().all()
+        return sorted(int(i) for i in ids)  # ascending, as the rows would have had them
+    top = s.scalar(select(func.coalesce(func.max(table.c.id), 0))) or 0
+    return list(range(top + 1, top + 1 + count))
+
+
+def update_where_in(s: Session, model: type[Any], key: str, keys: Iterable[Any],
+                    values: dict[str, Any], where: Any = None) -> None:
+    """Set the same `values` on every row whose `key` column is in `keys` (chunked IN lists)."""
+    table = table_of(model)
+    keys = list(keys)
+    stmt = update(table).values(values).where(table.c[key].in_(bindparam("keys", expanding=True)))
+    if where is not None:
+        stmt = stmt.where(where)
+    for i in range(0, len(keys), IN_CHUNK):
+        s.execute(stmt, {"keys": keys[i:i + IN_CHUNK]})
