@@ -40,7 +40,9 @@ EXTRAS = {"sheet_link": "https://sheets.example.com/d/ce-round", "column": "F",
           "answer": "No, the upgrade to 5.2.1 is enough",
           "customers": "Two customers",
           "postmortem_link": "https://docs.example.com/postmortems/inc-1",
-          "reviewer_mentions": "@buddy", "reason": "there is no answer from you yet"}
+          "reviewer_mentions": "@buddy", "reason": "there is no answer from you yet",
+          "due_at": "2026-01-04 09:00 UTC", "deadline_state": "in 5h 12m", "hours": "4",
+          "followup_link": "http://localhost:8400/incidents/inc-1/followup"}
 SECURITY_ONLY = {"chat_security_team", "chat_cs_leadership_security",
                  "chat_review_incident_lead_security"}
 # A security incident never goes on the status page and has its own review requests.
