@@ -2,7 +2,7 @@
 
 Seeds a fresh Herald (SQLite in a temporary folder) with components and incidents on the
 status page, exports the page, then in the same run loads four URLs with 100 concurrent
-connections each, one after the other:
+connections each, in alternating rounds:
 
     Herald  /status/                      (uvicorn, the stored bytes)
     Herald  /status/api/v2/summary.json
@@ -14,8 +14,8 @@ bounded asyncio load generator with httpx. Each run is bounded in time (--second
 on 127.0.0.1. Prints requests/s, p99 latency and Herald's ratio to nginx. Targets: at least
 0.2x nginx, p99 under 60 ms, for both Herald URLs.
 
-    .venv/bin/python -m bench.statuspage                 # 10 s per URL
-    .venv/bin/python -m bench.statuspage --seconds 5 --connections 100
+    .venv/bin/python -m bench.statuspage                 # 3 rounds of 10 s per URL
+    .venv/bin/python -m bench.statuspage --seconds 5 --rounds 5 --connections 100
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ import re
 import shutil
 import signal
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -86,6 +87,14 @@ class Result:
     rps: float
     p99_ms: float
     errors: int
+
+
+def median_of(results: list[Result]) -> Result:
+    """The median requests/s and the median p99 of a URL's rounds."""
+    first = results[0]
+    return Result(first.label, first.url, sum(r.requests for r in results),
+                  statistics.median(r.rps for r in results),
+                  statistics.median(r.p99_ms for r in results), sum(r.errors for r in results))
 
 
 def free_port() -> int:
@@ -199,8 +208,8 @@ def start_nginx(root: Path, site: Path, port: int) -> subprocess.Popen[bytes]:
 def start_herald(home: Path, port: int) -> subprocess.Popen[bytes]:
     """`herald serve` (uvicorn, one process) on the seeded folder."""
     herald = Path(sys.executable).parent / "herald"
-    env = {**os.environ, "HERALD_HOME": str(home), "HERALD_LOG_LEVEL": "WARNING",
-           "HERALD_BASE_URL": f"http://127.0.0.1:{port}"}
+    env = {**os.environ, "HERALD_HOME": str(home), "HERALD_LOG_LEVEL": "INFO",
+           "HERALD_BASE_URL": f"http://127.0.0.1:{port}"}  # the default log level
     env.pop("HERALD_DATABASE_URL", None)
     return subprocess.Popen([str(herald), "serve", "--host", "127.0.0.1", "--port", str(port)],
                             env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -222,10 +231,12 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     ap.add_argument("--seconds", type=int, default=10, help="seconds per URL (max 60)")
     ap.add_argument("--connections", type=int, default=100, help="concurrent connections")
+    ap.add_argument("--rounds", type=int, default=3, help="rounds over the four URLs (max 10)")
     ap.add_argument("--python-load", action="store_true",
                     help="use the asyncio load generator even when wrk is installed")
     args = ap.parse_args(argv)
     seconds = max(1, min(args.seconds, 60))
+    rounds = max(1, min(args.rounds, 10))
     load = run_python if args.python_load or not shutil.which("wrk") else run_wrk
     with tempfile.TemporaryDirectory(prefix="herald-statuspage-") as tmp:
         root = Path(tmp)
@@ -248,16 +259,23 @@ def main(argv: list[str] | None = None) -> int:
             wait_up(f"http://127.0.0.1:{nginx_port}/status/")
             herald_base = f"http://127.0.0.1:{herald_port}/status/"
             nginx_base = f"http://127.0.0.1:{nginx_port}/status/"
-            results = [load(label, url, seconds, args.connections) for label, url in (
-                ("Herald page", herald_base), ("Herald summary.json",
-                                               herald_base + "api/v2/summary.json"),
-                ("nginx page", nginx_base + "index.html"),
-                ("nginx summary.json", nginx_base + "api/v2/summary.json"))]
+            targets = (("Herald page", herald_base), ("nginx page", nginx_base + "index.html"),
+                       ("Herald summary.json", herald_base + "api/v2/summary.json"),
+                       ("nginx summary.json", nginx_base + "api/v2/summary.json"))
+            # Rounds alternate Herald and nginx, so a change in the machine's other load
+            # falls on both; each figure is the median of its rounds.
+            runs: dict[str, list[Result]] = {label: [] for label, _ in targets}
+            for _ in range(rounds):
+                for label, url in targets:
+                    runs[label].append(load(label, url, seconds, args.connections))
+            results = [median_of(runs[label]) for label in (
+                "Herald page", "Herald summary.json", "nginx page", "nginx summary.json")]
         finally:
             for server in servers:
                 stop(server)
     tool = "wrk" if load is run_wrk else "asyncio+httpx"
-    print(f"# status page load: {args.connections} connections, {seconds} s per URL, {tool}; "
+    print(f"# status page load: {args.connections} connections, {rounds} rounds of {seconds} s "
+          f"per URL (medians), {tool}; "
           f"Python {platform.python_version()}, {os.cpu_count()} cores, "
           f"load average {os.getloadavg()[0]:.1f}")
     print(f"{'what':<22} {'requests':>9} {'req/s':>9} {'p99 ms':>8} {'errors':>7} "

@@ -59,10 +59,10 @@ def create_app(h: Herald) -> FastAPI:
             response.headers.setdefault("cache-control", "no-store")
         return response
 
+    app.add_middleware(RequestLogMiddleware)  # outermost but one: times everything below
     # The public status page (no login, stored bytes, its own caching headers) is answered
-    # before the workspace's middleware; the request log still sees it.
+    # first, from memory, before the workspace's middleware and the request log.
     app.add_middleware(StatusPageMiddleware, h=h)
-    app.add_middleware(RequestLogMiddleware)  # added last, so it is outermost: times it all
 
     @app.exception_handler(HeraldError)
     async def herald_error(request: Request, exc: HeraldError) -> Response:
