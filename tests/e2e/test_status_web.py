@@ -84,6 +84,7 @@ def test_public_page_needs_no_login_and_serves_every_document(h: Herald) -> None
         assert r.status_code == 200 and r.headers["content-type"].startswith(kind), path
     assert c.get("/status", follow_redirects=False).headers["location"] == "/status/"
     assert c.get("/status/nothing.json").status_code == 404
+    assert c.get("/status/_id_salt").status_code == 404  # the id salt stays private
     assert c.get("/status/../api/v1/incidents").status_code in (404, 401)
     assert c.post("/status/").status_code == 405
     head = c.head("/status/api/v2/summary.json")

@@ -9,9 +9,11 @@ Security incidents never appear: the queries below leave them out, whatever was 
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 import logging
 import os
+import secrets
 import tempfile
 from collections import defaultdict
 from dataclasses import dataclass
@@ -149,9 +151,27 @@ def _component_view(c: StatusComponent) -> ComponentView:
 
 # --- the documents --------------------------------------------------------------------------
 
-def public_id(kind: str, n: int) -> str:
-    """A stable 12-character id in Statuspage's style (a-z, 0-9) for a row of ours."""
-    number = int.from_bytes(hashlib.sha256(f"herald-status:{kind}:{n}".encode()).digest()[:8])
+SALT_PATH = "_id_salt"  # a row of status_documents that is never served or exported
+
+
+def id_salt(s: Session) -> bytes:
+    """The page's random salt for public ids, made on first use and kept in the database
+    (so every process, and every rebuild, gives a row the same id)."""
+    row = s.get(StatusDocument, SALT_PATH)
+    if row is None:
+        row = StatusDocument(path=SALT_PATH, content_type="application/octet-stream",
+                             body=secrets.token_bytes(16), etag="",
+                             modified_at=datetime.now(UTC).replace(microsecond=0))
+        s.add(row)
+        s.flush()
+    return bytes(row.body)
+
+
+def public_id(kind: str, n: int, salt: bytes) -> str:
+    """A stable 12-character id in Statuspage's style (a-z, 0-9) for a row of ours. Keyed
+    with the page's salt: nobody can count internal incident ids from the public ones."""
+    number = int.from_bytes(hmac.new(salt, f"{kind}:{n}".encode(), hashlib.sha256)
+                            .digest()[:8])
     out = []
     for _ in range(12):
         number, r = divmod(number, 36)
@@ -185,14 +205,14 @@ class _Incident:
         return self.posts[-1].status == "resolved"
 
 
-def _public_incidents(s: Session) -> list[_Incident]:
+def _public_incidents(s: Session, salt: bytes) -> list[_Incident]:
     """Incidents with posts, newest first; security incidents are never read."""
     rows = s.scalars(select(StatusPost).join(Incident, Incident.id == StatusPost.incident_id)
                      .where(Incident.security.is_(False)).order_by(StatusPost.id)).all()
     grouped: dict[int, list[StatusPost]] = defaultdict(list)
     for p in rows:
         grouped[p.incident_id].append(p)
-    found = [_Incident(public_id("incident", n), posts) for n, posts in grouped.items()]
+    found = [_Incident(public_id("incident", n, salt), posts) for n, posts in grouped.items()]
     return sorted(found, key=lambda i: (i.posts[0].posted_at, i.posts[0].id), reverse=True)
 
 
@@ -201,7 +221,8 @@ def _snapshot(h: Herald, s: Session) -> dict[str, Any]:
     settings = h.settings
     url = page_url(h)
     comps = _components(s)
-    incidents = _public_incidents(s)
+    salt = id_salt(s)
+    incidents = _public_incidents(s, salt)
     changed = [c.updated_at for c in comps] + [i.posts[-1].posted_at for i in incidents]
     updated = max(changed) if changed else datetime(2000, 1, 1, tzinfo=UTC)
     page = {"id": settings.status_page_id, "name": settings.status_page_name, "url": url,
@@ -234,7 +255,7 @@ def _snapshot(h: Herald, s: Session) -> dict[str, Any]:
                          "old_status": old_of[p.id].get(code, "operational"),
                          "new_status": value} for code, value in (p.components or {}).items()]
             updates.append({
-                "id": public_id("update", p.id), "status": p.status, "body": p.body,
+                "id": public_id("update", p.id, salt), "status": p.status, "body": p.body,
                 "incident_id": i.id, "created_at": stamp(p.posted_at),
                 "updated_at": stamp(p.posted_at), "display_at": stamp(p.posted_at),
                 "affected_components": affected or None, "deliver_notifications": True,
@@ -438,7 +459,7 @@ def load_documents(h: Herald) -> dict[str, Document]:
     with h.db.sessions() as s:
         rows = s.scalars(select(StatusDocument)).all()
         docs = {r.path: Document(r.path, r.content_type, bytes(r.body), r.etag, r.modified_at)
-                for r in rows}
+                for r in rows if r.path in PATHS}
     if docs.keys() >= PATHS.keys():
         return docs
     with h.db.transaction() as s:  # a new database, or a Herald that added a document
@@ -449,7 +470,8 @@ def load_documents(h: Herald) -> dict[str, Document]:
 def document_tags(h: Herald) -> dict[str, str]:
     """Each stored document's ETag (cheap: tells a cache whether to read the bodies)."""
     with h.db.sessions() as s:
-        return {p: t for p, t in s.execute(select(StatusDocument.path, StatusDocument.etag))}
+        return {p: t for p, t in s.execute(select(StatusDocument.path, StatusDocument.etag))
+                if p in PATHS}
 
 
 def export(h: Herald, folder: Path) -> list[Path]:
