@@ -13,6 +13,7 @@ from herald.cli.common import As, Json, Table, actor, app, console, emit_json, h
 from herald.delivery.transports import mail_transport
 from herald.delivery.worker import Worker
 from herald.errors import InvalidInput
+from herald.logging import configure_logging
 from herald.services import sending
 
 ACTIONS = ("status", "pause", "resume", "cancel", "settle")
@@ -113,6 +114,7 @@ def worker(
     if once:
         ok(f"handled {w.run_until_idle()} row(s)")
         return
+    configure_logging(h.settings)  # JSON lines with secrets redacted, as the web processes
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
