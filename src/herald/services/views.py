@@ -219,14 +219,14 @@ def _emails_sent_at(s: Session, incident_ids: list[int]) -> dict[int, datetime]:
 
 def list_incidents(
     h: Herald, *, viewer: Viewer | None = None, status: str | None = "open",
-    limit: int | None = None,
+    limit: int | None = None, offset: int = 0,
 ) -> list[IncidentSummary]:
-    """Incidents newest first (open ones by default), filtered by need-to-know; `limit` keeps
-    the first ones (a page of "all incidents" need not render a thousand rows)."""
+    """Incidents newest first (open ones by default), filtered by need-to-know; `limit` and
+    `offset` page them (a page of "all incidents" need not render a thousand rows)."""
     q = select(Incident)
     if status:
         q = q.where(Incident.status == status)
-    return _summaries(h, q, viewer, limit=limit)
+    return _summaries(h, q, viewer, limit=limit, offset=offset)
 
 
 def search_incidents(
@@ -252,7 +252,7 @@ _SUMMARY_COLUMNS = (Incident.id, Incident.number, Incident.title, Incident.sever
 
 
 def _summaries(h: Herald, q: Select[Incident], viewer: Viewer | None, *,
-               limit: int | None = None) -> list[IncidentSummary]:
+               limit: int | None = None, offset: int = 0) -> list[IncidentSummary]:
     """List lines for the incidents `q` selects, newest first, filtered by need-to-know."""
     newest_first = (Incident.created_at.desc(), Incident.id.desc())
     with h.db.sessions() as s:
@@ -266,7 +266,7 @@ def _summaries(h: Herald, q: Select[Incident], viewer: Viewer | None, *,
         members = _role_emails(s, secret) if viewer is not None and secret else {}
         ids = [r.id for r in candidates if can_see(
             security=r.security, viewer=viewer, members=[*members.get(r.id, ()), r.created_by])]
-        ids = ids[:limit] if limit is not None else ids
+        ids = ids[offset:offset + limit] if limit is not None else ids[offset:]
         # A long list reads its rows through `q` itself (a subquery, not a thousand bound ids;
         # rows of hidden incidents are dropped here); a short one names its ids, so a costly
         # `q` (a search) is not run again.

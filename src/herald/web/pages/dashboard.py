@@ -14,17 +14,21 @@ from herald.web.render import redirect, render
 from herald.web.security import Caller, check_csrf, herald_of, require_caller
 
 router = APIRouter(include_in_schema=False)
+PAGE = 50  # incidents per page: the list stays fast with thousands of them
 
 
 @router.get("/")
 def dashboard(request: Request, caller: Annotated[Caller, Depends(require_caller)],
-              show: str = "open") -> Response:
-    """Open incidents, newest first; security incidents only for those who may know."""
+              show: str = "open", page: int = 1) -> Response:
+    """Open incidents, newest first, a page at a time; security incidents only for those
+    who may know."""
     h = herald_of(request)
+    page = max(1, page)
     rows = views.list_incidents(h, viewer=caller.account.viewer,
-                                status=None if show == "all" else "open")
-    return render(request, "dashboard.html", incidents=rows, show=show,
-                  may_open=can_open_incidents(caller.account.viewer))
+                                status=None if show == "all" else "open",
+                                limit=PAGE + 1, offset=(page - 1) * PAGE)
+    return render(request, "dashboard.html", incidents=rows[:PAGE], show=show, page=page,
+                  more=len(rows) > PAGE, may_open=can_open_incidents(caller.account.viewer))
 
 
 # Who asks comes before their token: someone signed out is sent to the login page, not refused.
