@@ -115,6 +115,14 @@ class Settings(BaseSettings):
         default=None, description="Verifies requests Slack sends to /slack/events.")
     slack_base_url: str = Field(default="https://slack.com/api/",
                                 description="Slack Web API base URL.")
+    slack_timeout: float = Field(default=10, gt=0, le=120,
+                                 description="Seconds to wait for Slack's Web API.")
+    slack_read_token: SecretStr | None = Field(
+        default=None, description="Token that reads the incident channel (conversations."
+                                  "history / .replies); unset: the bot token.")
+    review_remind_minutes: float = Field(
+        default=30, gt=0, description="Reviewers who have not answered are reminded after "
+                                      "this many minutes, at most once per interval.")
     chat_channels: dict[str, str] = Field(
         default_factory=lambda: {
             "support": "#support", "support_internal": "#support-internal",

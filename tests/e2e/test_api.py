@@ -60,6 +60,13 @@ SAMPLE_BODIES: dict[tuple[str, str], dict[str, Any]] = {
     ("POST", "/tokens"): {"name": "another"},
     ("PUT", "/incidents/{ref}/contacts/marks/{account}"): {"impact": "yes"},
     ("POST", "/incidents/{ref}/status-posts"): {"kind": "resolved-only", "override": "x"},
+    ("POST", "/incidents/{ref}/reviews/request"): {"send_date": "2026-01-01",
+                                                   "send_time_utc": "14:00"},
+    ("POST", "/incidents/{ref}/reviews/seats/{seat}"): {"decision": "approved"},
+    ("PUT", "/incidents/{ref}/reviews/legal-decision"): {"needed": False},
+    ("POST", "/incidents/{ref}/chat/steps/{step}"): {"blanks": {}},
+    ("POST", "/incidents/{ref}/chat/{item}/posted"): {"link": "https://example.com/p/1"},
+    ("POST", "/incidents/{ref}/chat/channel/facts"): {"key": "release", "ts": "1.000001"},
 }
 
 

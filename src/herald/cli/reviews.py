@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Annotated
 
 import typer
 
 from herald.cli.common import As, Json, Ref, Table, actor, app, console, emit_json, herald, ok
 from herald.errors import InvalidInput, NotFound
-from herald.services import accounts, chat, reviews
+from herald.services import accounts, chat, reviewing, reviews
 from herald.timeparse import fmt
 
 review_app = typer.Typer(no_args_is_help=True, help="Reviews and sign-offs (step 14).")
@@ -25,11 +26,39 @@ def _roles(email: str) -> list[str]:
         return []
 
 
+Blanks = Annotated[list[str] | None, typer.Option(
+    "--set", help="A blank the messages need: NAME=VALUE (e.g. send_time_utc=14:00).")]
+
+
+def _blanks(items: list[str] | None) -> dict[str, str]:
+    out = {}
+    for item in items or []:
+        name, eq, value = item.partition("=")
+        if not eq or not name.strip():
+            raise InvalidInput(f"--set takes NAME=VALUE, not {item!r}")
+        out[name.strip()] = value
+    return out
+
+
 @review_app.command("request")
-def request(ref: Ref, as_: As = None) -> None:
+def request(ref: Ref, set_: Blanks = None, as_: As = None) -> None:
     """Ask every reviewer at once, on the drafts as they are now."""
-    seats = reviews.request_reviews(herald(), ref, actor=actor(as_))
+    seats = reviews.request_reviews(herald(), ref, actor=actor(as_), extras=_blanks(set_))
     ok("review requested from: " + ", ".join(seats))
+
+
+@review_app.command("remind")
+def remind(
+    ref: Annotated[str | None, typer.Argument(help="Only this incident (default: all).")]
+    = None,
+    every: Annotated[float | None, typer.Option(
+        help="Minutes without an answer before a reminder (default: "
+             "HERALD_REVIEW_REMIND_MINUTES).")] = None,
+) -> None:
+    """Remind the reviewers who owe an answer (run it from cron, or let the worker)."""
+    n = reviewing.remind_reviewers(herald(), timedelta(minutes=every) if every else None,
+                                   ref=ref)
+    ok(f"{n} reminder message(s) queued" if n else "nobody to remind now")
 
 
 @review_app.command("approve")
@@ -93,8 +122,7 @@ def chat_post(
     as_: As = None,
 ) -> None:
     """Queue a step's messages (posted by the worker, or shown to paste by hand)."""
-    extras = dict(item.partition("=")[::2] for item in set_ or [])
-    ids = chat.post_step_messages(herald(), ref, step, actor=actor(as_), extras=extras)
+    ids = chat.post_step_messages(herald(), ref, step, actor=actor(as_), extras=_blanks(set_))
     ok(f"queued {len(ids)} message(s)")
 
 
@@ -123,3 +151,10 @@ def chat_posted(
     """Confirm you pasted a message by hand (with its link, for the timeline)."""
     chat.confirm_posted(herald(), ref, item, actor=actor(as_), link=link)
     ok(f"message {item} recorded as posted")
+
+
+@chat_app.command("retry")
+def chat_retry(ref: Ref, item: int, as_: As = None) -> None:
+    """Queue a failed (or in-doubt) message again, now."""
+    chat.retry_message(herald(), ref, item, actor=actor(as_))
+    ok(f"message {item} queued again")

@@ -9,18 +9,28 @@ from herald.services.context import Herald
 
 
 def post_due_chat(h: Herald, worker: str, chat: ChatChannel, *, batch: int = 10) -> int:
-    """Claim and post every due chat message; returns how many rows were handled."""
+    """Claim and post every due chat message; returns how many rows were handled.
+
+    Each outcome is recorded before the next message is posted, so a crash leaves at most
+    one message in doubt (see outbox.recover). A message tried before is posted with
+    `retry`, so the channel can check that the earlier try did not get through."""
     handled = 0
     while rows := outbox.claim(h, worker, limit=batch, kinds=("chat",)):
-        outcomes = []
         for row in rows:
             p = row.payload or {}
-            receipt = chat.post(channel=p.get("channel", ""), text=p.get("text", ""),
-                                buttons=p.get("buttons"))
-            outcomes.append(outbox.Outcome(row.id, receipt.outcome,
-                                           receipt.detail or receipt.outcome, row.attempts,
-                                           delay=receipt.retry_after, link=receipt.link))
-        outbox.finish(h, worker, outcomes)
-        record_posts(h, [o for o in outcomes if o.state == "sent"])
-        handled += len(rows)
+            try:
+                receipt = chat.post(channel=p.get("channel", ""), text=p.get("text", ""),
+                                    thread=p.get("thread"), buttons=p.get("buttons"),
+                                    retry=row.attempts > 1)
+            except Exception as exc:  # a bug or an unexpected answer: keep the message
+                outcome = outbox.Outcome(row.id, "retry", f"posting failed: {exc}",
+                                         row.attempts)
+            else:
+                outcome = outbox.Outcome(row.id, receipt.outcome,
+                                         receipt.detail or receipt.outcome, row.attempts,
+                                         delay=receipt.retry_after, link=receipt.link)
+            kept = outbox.finish(h, worker, [outcome])  # 0: recovered by another worker
+            if kept != 0 and outcome.state == "sent":
+                record_posts(h, [outcome])
+            handled += 1
     return handled

@@ -86,8 +86,10 @@ def readiness(
         d = latest.get(seat)
         if d is None or d.decision is Decision.REQUESTED:
             missing.append(f"{seat.label} has not approved")
-        elif d.decision is Decision.CHANGES:
+        elif d.decision is Decision.CHANGES and dict(d.versions) == dict(current):
             missing.append(f"{seat.label} asked for changes")
+        elif d.decision is Decision.CHANGES:
+            missing.append(f"{seat.label} asked for changes on an earlier version; asked again")
         elif dict(d.versions) != dict(current):
             missing.append(f"{seat.label} approved an earlier version; asked again")
     return Readiness(not missing, missing)

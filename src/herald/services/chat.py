@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import re
+from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -33,15 +34,36 @@ SECURITY_ONLY = {"chat_security_team", "chat_cs_leadership_security"}
 class ChatItem(BaseModel):
     """A message to post (or posted): where, what, and what happened."""
 
-    id: int
-    kind: str
-    title: str
-    purpose: str
-    channel: str
-    text: str
-    state: str
-    link: str | None
-    detail: str | None
+    id: int = Field(description="The message's id (confirm or retry it by this id).")
+    kind: str = Field(description="The template it was written from.",
+                      examples=["chat_claim"])
+    title: str = Field(description="What the message is for.")
+    purpose: str = Field(description="Which channel purpose it goes to (support, incident...).")
+    channel: str = Field(description="The channel it goes to.", examples=["#support"])
+    text: str = Field(description="The filled text, as posted or to paste.")
+    mentions: list[str] = Field(description="The people and groups it mentions.")
+    state: str = Field(description="queued, sending, manual (waits for a person to paste "
+                                   "it), retry (Slack failed; tried again later), failed, "
+                                   "unknown or sent.")
+    link: str | None = Field(description="The posted message's link, when known.")
+    detail: str | None = Field(description="What happened on the last try (the error "
+                                           "when it failed).")
+    attempts: int = Field(description="How many times Herald tried to post it.")
+    next_try_at: datetime | None = Field(description="When Herald tries again (retry).")
+    queued_at: datetime = Field(description="When it was written.")
+    posted_at: datetime | None = Field(description="When it was posted or given up on.")
+
+    @property
+    def pending(self) -> bool:
+        """Not posted yet: a person or the worker still has to act."""
+        return self.state != "sent"
+
+
+class BlankNeed(BaseModel):
+    """A blank a message needs that Herald cannot fill from the incident."""
+
+    name: str = Field(description="The blank's name (send it under `blanks`).")
+    description: str = Field(description="What to write in it.")
 
 
 def _channel(h: Herald, s: Session, inc: Incident, purpose: str) -> str:
@@ -65,8 +87,9 @@ REVIEW_SEATS = {"chat_review_support": ["buddy", "cs_leadership"],
                 "chat_review_marketing": ["marketing"], "chat_review_legal": ["legal"]}
 
 
-def _buttons(kind: str, ref: str) -> list[dict[str, str]] | None:
-    seats = REVIEW_SEATS.get(kind)
+def _buttons(kind: str, ref: str, seats: list[str] | None = None
+             ) -> list[dict[str, str]] | None:
+    seats = seats or REVIEW_SEATS.get(kind)
     if not seats:
         return None
     out = []
@@ -79,11 +102,39 @@ def _buttons(kind: str, ref: str) -> list[dict[str, str]] | None:
     return out
 
 
-def queue_messages(h: Herald, s: Session, inc: Incident, kinds: list[str], *, actor: str,
-                   extras: dict[str, str] | None = None) -> list[int]:
-    """Fill and queue internal messages inside the caller's transaction (posted after commit)."""
+def _clean(extras: dict[str, str] | None) -> dict[str, str]:
+    """Blanks typed by a person: trimmed; empty ones are not given."""
+    return {k: v.strip() for k, v in (extras or {}).items() if v and v.strip()}
+
+
+def _is_mention(blank: str) -> bool:
+    return blank.startswith("mention_") or blank.endswith(("_mention", "_mentions"))
+
+
+def needed_blanks(h: Herald, s: Session, inc: Incident, kinds: list[str],
+                  extras: dict[str, str] | None = None) -> list[BlankNeed]:
+    """The blanks of these messages nobody has filled yet, each once, in template order."""
     pack = pack_for(h)
-    known = incident_blanks(h, s, inc) | (extras or {})
+    known = incident_blanks(h, s, inc) | _clean(extras)
+    out: dict[str, str] = {}
+    for kind in kinds:
+        template = pack.get(kind)
+        for name, description in template.blanks.items():
+            if known.get(name) in (None, "") and name not in out:
+                out[name] = description
+    return [BlankNeed(name=k, description=v) for k, v in out.items()]
+
+
+def queue_messages(h: Herald, s: Session, inc: Incident, kinds: list[str], *, actor: str,
+                   extras: dict[str, str] | None = None,
+                   purposes: dict[str, list[str]] | None = None,
+                   payload: dict[str, Any] | None = None) -> list[int]:
+    """Fill and queue internal messages inside the caller's transaction (posted after commit).
+
+    `purposes` overrides a kind's target channels (a reminder goes where its seat was
+    asked); `payload` adds fields to every queued row."""
+    pack = pack_for(h)
+    known = incident_blanks(h, s, inc) | _clean(extras)
     ref = inc.number or str(inc.id)
     now = h.clock.now()
     ids = []
@@ -95,39 +146,58 @@ def queue_messages(h: Herald, s: Session, inc: Incident, kinds: list[str], *, ac
         context: dict[str, Any] = {b: known[b] for b in template.blanks}
         context |= {b: known.get(b) or None for b in template.optional}
         text = render_source(pack.env, template.path.name, template.source, context)
-        for purpose in template.targets:
+        mentions = [str(context[b]) for b in template.all_blanks
+                    if _is_mention(b) and context.get(b)]
+        targets = (purposes or {}).get(kind) or template.targets
+        for purpose in targets:
             channel = _channel(h, s, inc, purpose)
             n = s.scalar(select(func.count()).select_from(OutboxItem)
                          .where(OutboxItem.key.like(f"chat:{inc.id}:{kind}:{purpose}:%"))) or 0
             item = OutboxItem(kind="chat", key=f"chat:{inc.id}:{kind}:{purpose}:{n + 1}",
-                              incident_id=inc.id, payload={"kind": kind, "title": template.title,
-                                                           "purpose": purpose,
-                                                           "channel": channel, "text": text,
-                                                           "buttons": _buttons(kind, ref)},
+                              incident_id=inc.id,
+                              payload={"kind": kind, "title": template.title,
+                                       "purpose": purpose, "channel": channel, "text": text,
+                                       "mentions": mentions,
+                                       "buttons": _buttons(kind, ref,
+                                                           (payload or {}).get("seats")),
+                                       **(payload or {})},
                               state="queued", attempts=0, next_attempt_at=now,
                               created_at=now)
             s.add(item)
             s.flush()
             ids.append(item.id)
         audit(s, at=now, actor=actor, action="chat.queued", incident=inc, target=kind,
-              after={"targets": template.targets})
+              after={"targets": targets})
     return ids
+
+
+def step_kinds(inc: Incident, step: int) -> list[str]:
+    """The messages of a step for this incident (the security ones only when it is one)."""
+    kinds = STEP_MESSAGES.get(step)
+    if not kinds:
+        raise InvalidInput(f"step {step} has no chat message; steps with messages: "
+                           + ", ".join(str(n) for n in STEP_MESSAGES))
+    chosen = [k for k in kinds if inc.security or k not in SECURITY_ONLY]
+    if not chosen:
+        raise Refused("these messages are for security incidents only")
+    return chosen
+
+
+def step_blanks(h: Herald, ref: str, step: int, *, viewer: Viewer | None = None,
+                extras: dict[str, str] | None = None) -> list[BlankNeed]:
+    """What a person must type before the step's messages can be queued."""
+    with h.db.sessions() as s:
+        inc = visible_incident(s, ref, viewer)
+        return needed_blanks(h, s, inc, step_kinds(inc, step), extras)
 
 
 def post_step_messages(h: Herald, ref: str, step: int, *, actor: str,
                        extras: dict[str, str] | None = None) -> list[int]:
     """Queue the messages of a step (claim, buddy request, security, CE help)."""
     actor = actor_email(actor)
-    kinds = STEP_MESSAGES.get(step)
-    if not kinds:
-        raise InvalidInput(f"step {step} has no chat message; steps with messages: "
-                           + ", ".join(str(n) for n in STEP_MESSAGES))
     with h.db.transaction() as s:
         inc = find_incident(s, ref)
-        chosen = [k for k in kinds if inc.security or k not in SECURITY_ONLY]
-        if not chosen:
-            raise Refused("these messages are for security incidents only")
-        ids = queue_messages(h, s, inc, chosen, actor=actor, extras=extras)
+        ids = queue_messages(h, s, inc, step_kinds(inc, step), actor=actor, extras=extras)
         touch(inc, h.clock.now())
         return ids
 
@@ -145,6 +215,9 @@ def confirm_posted(h: Herald, ref: str, item_id: int, *, actor: str,
             raise NotFound(f"no chat message {item_id} on this incident")
         if item.state == "sent":
             raise Refused("this message is already recorded as posted")
+        if item.state == "sending":  # the worker is posting it right now
+            raise Refused("Herald is posting this message right now; wait a moment and "
+                          "reload before confirming it by hand")
         item.state, item.done_at = "sent", now
         item.reply = f"posted by hand by {actor}"
         item.payload = dict(item.payload) | {"link": link}
@@ -152,6 +225,25 @@ def confirm_posted(h: Herald, ref: str, item_id: int, *, actor: str,
         touch(inc, now)
         audit(s, at=now, actor=actor, action="chat.posted", incident=inc,
               target=item.payload.get("kind", ""), after={"link": link})
+
+
+def retry_message(h: Herald, ref: str, item_id: int, *, actor: str) -> None:
+    """Queue a failed (or in-doubt) message again, now, with a fresh count of tries."""
+    actor = actor_email(actor)
+    now = h.clock.now()
+    with h.db.transaction() as s:
+        inc = find_incident(s, ref)
+        item = s.get(OutboxItem, item_id)
+        if item is None or item.incident_id != inc.id or item.kind != "chat":
+            raise NotFound(f"no chat message {item_id} on this incident")
+        if item.state not in ("failed", "unknown", "retry", "manual"):
+            raise Refused(f"this message is {item.state}; only failed, in-doubt or waiting "
+                          "messages are tried again")
+        item.state, item.attempts, item.next_attempt_at = "queued", 0, now
+        item.done_at = item.claimed_by = item.claimed_at = None
+        touch(inc, now)
+        audit(s, at=now, actor=actor, action="chat.retried", incident=inc,
+              target=(item.payload or {}).get("kind", ""))
 
 
 def record_posts(h: Herald, outcomes: list[Any]) -> None:
@@ -190,11 +282,28 @@ def chat_items(h: Herald, ref: str, *, viewer: Viewer | None = None,
         if pending_only:
             q = q.where(OutboxItem.state != "sent")
         rows = s.scalars(q.order_by(OutboxItem.id)).all()
-        order = {"manual": 0, "failed": 1, "retry": 2, "queued": 3, "sending": 4, "sent": 5}
-        items = [ChatItem(id=r.id, kind=r.payload.get("kind", ""),
-                          title=r.payload.get("title", ""), purpose=r.payload.get("purpose", ""),
-                          channel=r.payload.get("channel", ""), text=r.payload.get("text", ""),
-                          state=r.state, link=r.payload.get("link"), detail=r.error or r.reply)
-                 for r in rows]
-        return sorted(items, key=lambda i: (order.get(i.state, 9), i.id))
+        order = {"manual": 0, "queued": 0, "failed": 1, "unknown": 1, "retry": 2,
+                 "sending": 3, "sent": 5}
+        items = [_item(r) for r in rows]
+        return sorted(items, key=lambda i: (order.get(i.state, 4), i.id))
+
+
+def chat_item(h: Herald, ref: str, item_id: int) -> ChatItem:
+    """One message of the incident."""
+    found = next((i for i in chat_items(h, ref) if i.id == item_id), None)
+    if found is None:
+        raise NotFound(f"no chat message {item_id} on this incident")
+    return found
+
+
+def _item(r: OutboxItem) -> ChatItem:
+    p = r.payload or {}
+    waiting = r.state in ("retry", "queued")
+    return ChatItem(id=r.id, kind=p.get("kind", ""), title=p.get("title", ""),
+                    purpose=p.get("purpose", ""), channel=p.get("channel", ""),
+                    text=p.get("text", ""), mentions=list(p.get("mentions") or []),
+                    state=r.state, link=p.get("link"), detail=r.error or r.reply,
+                    attempts=r.attempts or 0,
+                    next_try_at=r.next_attempt_at if waiting else None,
+                    queued_at=r.created_at, posted_at=r.done_at)
 

@@ -40,7 +40,8 @@ def set_fact(
         if fact is None:
             fact = Fact(incident_id=inc.id, key=key)
             s.add(fact)
-        elif fact.value == value and fact.provided_by == provider:
+        elif fact.value == value and fact.provided_by == provider and \
+                source in (None, fact.source):  # a new source alone is a change to keep
             return fact.version
         fact.value, fact.provided_by, fact.source = value, provider, source
         fact.recorded_at, fact.recorded_by = now, actor

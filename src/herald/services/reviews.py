@@ -127,7 +127,13 @@ def request_reviews(h: Herald, ref: str, *, actor: str,
         seats = rules.requested_reviewers(security=inc.security,
                                           legal_decided=bool(_legal(s, inc)))
         snapshot = {k: v.number for k, v in versions.items()}
+        latest = {e.seat: e for e in s.scalars(select(ReviewEvent).where(
+            ReviewEvent.incident_id == inc.id).order_by(ReviewEvent.id))}
         for seat in seats:
+            done = latest.get(seat.value)
+            if done is not None and done.decision == rules.Decision.APPROVED.value \
+                    and dict(done.versions or {}) == snapshot:
+                continue  # asking again must not void an approval of these very drafts
             s.add(ReviewEvent(incident_id=inc.id, seat=seat.value,
                               decision=rules.Decision.REQUESTED.value, by=actor, at=now,
                               versions=snapshot))

@@ -61,5 +61,8 @@ async def marking_incident(
 
 Viewing = Annotated[Seen, Depends(seen_incident)]
 Marking = Annotated[Seen, Depends(marking_incident)]
+# Answering a review is like marking: whoever may see the incident and sends a good CSRF
+# token gets as far as the seat rules (domain.reviews.may_review), which decide.
+Answering = Marking
 Acting = Annotated[Seen, Depends(acting_incident)]
 SignedIn = Annotated[Caller, Depends(require_caller)]

@@ -6,14 +6,17 @@ user acts as the Herald account with the same email (read with users.info).
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
+from starlette.concurrency import run_in_threadpool
 
-from herald.errors import HeraldError, NotFound
+from herald.errors import Forbidden, HeraldError, NotFound
 from herald.services import accounts, chat, incidents, reviews, steps, views
 from herald.services.context import Herald
+from herald.services.guard import authorize
 
 HELP = ("Use: /herald claim REF | status REF | next REF | done REF STEP | "
         "approve REF SEAT | changes REF SEAT COMMENT")
@@ -27,19 +30,29 @@ def build(h: Herald) -> Any:
     from slack_bolt import App
     from slack_sdk import WebClient
 
-    client = WebClient(token=s.slack_token.get_secret_value(), base_url=s.slack_base_url)
+    client = WebClient(token=s.slack_token.get_secret_value(), base_url=s.slack_base_url,
+                       timeout=max(1, math.ceil(s.slack_timeout)))
     app = App(signing_secret=s.slack_signing_secret.get_secret_value(), client=client,
               token_verification_enabled=False, process_before_response=True)
 
     def account_of(user_id: str) -> accounts.Account:
-        info = client.users_info(user=user_id)
+        from slack_sdk.errors import SlackApiError
+
+        try:
+            info = client.users_info(user=user_id)
+        except (SlackApiError, OSError) as exc:
+            raise NotFound(f"Herald could not look you up in Slack ({exc}); try again"
+                           ) from None
         email = ((info.get("user") or {}).get("profile") or {}).get("email")
         if not email:
             raise NotFound("your Slack profile has no email Herald can match")
         try:
-            return accounts.get_user(h, email)
+            account = accounts.get_user(h, email)
         except NotFound:
             raise NotFound(f"no Herald account for {email}") from None
+        if not account.active:
+            raise Forbidden(f"the Herald account {email} is deactivated")
+        return account
 
     @app.command("/herald")
     def command(ack: Any, command: dict[str, Any], respond: Any) -> None:
@@ -56,6 +69,7 @@ def build(h: Herald) -> Any:
         ref, seat = str(body["actions"][0]["value"]).split(":", 1)
         try:
             who = account_of(body["user"]["id"])
+            authorize(h, ref, who.viewer)  # need-to-know, as on the web
             st = reviews.decide(h, ref, seat, "approved", actor=who.email,
                                 account_roles=list(who.roles))
             respond(f"Approved as {seat}. " + ("Ready to send." if st.ready
@@ -77,9 +91,16 @@ def _run(h: Herald, who: accounts.Account, words: list[str]) -> str:
     if len(words) < 2:
         return HELP
     verb, ref = words[0].lower(), words[1]
+    # The same need-to-know as the web: a hidden incident is "no incident" (404), and only
+    # those who may act on it claim it or complete its steps.
+    authorize(h, ref, who.viewer, act=verb in ("claim", "done"))
     if verb == "claim":
         incidents.set_role(h, ref, "messenger", who.email, actor=who.email, name=who.name)
-        chat.post_step_messages(h, ref, 1, actor=who.email)
+        try:
+            chat.post_step_messages(h, ref, 1, actor=who.email)
+        except HeraldError as exc:  # the role is taken all the same
+            return (f"You are the messenger for {ref}, but the claim messages could not be "
+                    f"written: {exc}. Write them from the Messages tab.")
         return f"You are the messenger for {ref}; the claim messages are on their way."
     if verb in ("status", "next"):
         d = views.incident_detail(h, ref, viewer=who.viewer)
@@ -113,8 +134,12 @@ def router(h: Herald) -> APIRouter:
     async def events(request: Request) -> Response:
         if app is None:
             return Response("Slack is not configured", status_code=404)
-        from slack_bolt.adapter.starlette import SlackRequestHandler
+        from slack_bolt.adapter.starlette.handler import to_bolt_request, to_starlette_response
 
-        return await SlackRequestHandler(app).handle(request)
+        body = await request.body()
+        # Bolt's listeners are synchronous (users.info, the database, response_url): run
+        # them on a worker thread, not on the event loop every other request shares.
+        answer = await run_in_threadpool(app.dispatch, to_bolt_request(request, body))
+        return to_starlette_response(answer)
 
     return r

@@ -9,7 +9,7 @@ from fastapi.responses import Response
 
 from herald.domain.plan import FACT_KEYS
 from herald.errors import Conflict, InvalidInput, NotFound
-from herald.services import plan, views
+from herald.services import channel, plan, views
 from herald.web.deps import Acting, Seen, Viewing
 from herald.web.pages.common import incident_page, optional
 from herald.web.render import redirect
@@ -20,10 +20,13 @@ Text = Annotated[str, Form()]
 
 def _plan_page(request: Request, seen: Seen, status_code: int = 200,
                **context: object) -> Response:
-    p = views.plan(seen.h, seen.ref, viewer=seen.caller.account.viewer)
+    viewer = seen.caller.account.viewer
+    p = views.plan(seen.h, seen.ref, viewer=viewer)
     lead = next((r.email for r in p.incident.roles if r.role == "security_lead"), "")
+    found = channel.channel_messages(seen.h, seen.ref, viewer=viewer)
     return incident_page(request, seen, p.incident, "plan.html", "plan", status_code=status_code,
-                         plan=p, is_security_lead=lead.lower() == seen.actor.lower(), **context)
+                         plan=p, is_security_lead=lead.lower() == seen.actor.lower(),
+                         channel=found if found.configured else None, **context)
 
 
 @router.get("/incidents/{ref}/plan")
@@ -69,3 +72,14 @@ def retro_note(request: Request, seen: Acting, text: Text = "") -> Response:
     plan.add_retro_note(seen.h, seen.ref, text, actor=seen.actor)
     return redirect(request, f"/incidents/{seen.ref}/plan",
                     message="Parked for the retro.")
+
+
+@router.post("/incidents/{ref}/plan/channel/facts")
+def fact_from_channel(request: Request, seen: Acting, key: Text = "", ts: Text = "",
+                      value: Text = "") -> Response:
+    """A message of the incident channel becomes a fact, its permalink the fact's source."""
+    channel.fact_from_message(seen.h, seen.ref, key, ts, actor=seen.actor,
+                              value=optional(value))
+    label = FACT_KEYS[key].label if key in FACT_KEYS else key
+    return redirect(request, f"/incidents/{seen.ref}/plan",
+                    message=f"Saved from the channel: {label}, with the message's link.")
