@@ -141,6 +141,8 @@ def parse_crm(sheet: Sheet, mapping: dict[str, str] | None = None) -> Parsed[Crm
     team_emails: dict[str, str | None] = {}
     domains: dict[str, str | None] = {}
     lines: dict[str, str] = {}
+    deployments: dict[str, Deployment | None] = {}
+    flags: dict[str, bool] = {}
     reject = out.rejected.append
     add = out.records.append
     shortest_limit = min(_LONGEST.values())
@@ -162,7 +164,7 @@ def parse_crm(sheet: Sheet, mapping: dict[str, str] | None = None) -> Parsed[Crm
         if raw_ae and ae_email is None and raw_ae.lower() not in _NO_ONE:
             reject(Rejected(line, f"invalid AE email {raw_ae!r}", _value(cells)))
             continue
-        deployment = parse_deployment(raw_dep)
+        deployment = _cached(deployments, parse_deployment, raw_dep)
         if raw_dep and deployment is None:
             reject(Rejected(line, f"unknown deployment type {raw_dep!r} (self-hosted or cloud)",
                             _value(cells)))
@@ -175,7 +177,7 @@ def parse_crm(sheet: Sheet, mapping: dict[str, str] | None = None) -> Parsed[Crm
             continue
         contact = _one_line(contact_name or (f"{first} {last}" if first and last
                                              else first or last))
-        account_name = _one_line(name or crm_id)
+        account_name = _cached(lines, _one_line, name or crm_id)
         ce_name = _cached(lines, _one_line, ce_name)
         ae_name = _cached(lines, _one_line, ae_name)
         if max(len(crm_id), len(account_name), len(contact), len(ce_name),
@@ -191,8 +193,8 @@ def parse_crm(sheet: Sheet, mapping: dict[str, str] | None = None) -> Parsed[Crm
             line, crm_id or None, account_name,
             _cached(domains, clean_domain, raw_domain) or (
                 email.rpartition("@")[2] if email and not crm_id and not name else None),
-            deployment, contact, email, parse_flag(raw_flag), ce_name, ce_email, ae_name,
-            ae_email, impact))
+            deployment, contact, email, _cached(flags, parse_flag, raw_flag), ce_name, ce_email,
+            ae_name, ae_email, impact))
     return out
 
 
