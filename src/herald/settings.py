@@ -136,6 +136,40 @@ class Settings(BaseSettings):
                                   "Secret) when it posts customer replies to Herald.")
     followup_close_days: float = Field(
         default=3, description="Quiet follow-ups (no reply) close after this many days.")
+    followup_answer_hours: float = Field(
+        default=24, gt=0, description="A customer reply still unanswered after this many hours "
+                                      "gets a reminder in the incident channel (then again "
+                                      "every as many hours).")
+    tickets: Literal["builtin", "zendesk"] = Field(
+        default="builtin", description="Where follow-ups live: builtin (Herald's own items) "
+                                       "or zendesk (a ticket per customer email).")
+    tickets_sync_seconds: float = Field(
+        default=60, ge=5, description="How often the worker syncs the support desk.")
+    zendesk_url: str | None = Field(
+        default=None, description="Zendesk base URL, e.g. https://example.zendesk.com.")
+    zendesk_email: str | None = Field(
+        default=None, description="The Zendesk agent the API token belongs to.")
+    zendesk_token: SecretStr | None = Field(
+        default=None, description="Zendesk API token ({email}/token:{token} Basic auth).")
+    zendesk_timeout: float = Field(default=15, gt=0, le=120,
+                                   description="Seconds to wait for Zendesk's API.")
+    zendesk_grace_minutes: float = Field(
+        default=15, ge=0, description="How long to wait for the support copy of an email to "
+                                      "become a ticket before Herald creates one itself.")
+    imap_host: str | None = Field(
+        default=None, description="IMAP server polled for customer replies (unset: no "
+                                  "polling; replies arrive by the inbound endpoint).")
+    imap_port: int = Field(default=993, description="IMAP port.")
+    imap_security: Literal["ssl", "starttls", "none"] = Field(
+        default="ssl", description="How the IMAP connection is secured.")
+    imap_username: str | None = Field(default=None, description="IMAP login.")
+    imap_password: SecretStr | None = Field(default=None, description="IMAP password.")
+    imap_folder: str = Field(default="INBOX", description="Mailbox folder read for replies.")
+    imap_done_folder: str | None = Field(
+        default=None, description="Folder replies are moved to once read (unset: they are "
+                                  "only flagged \\Seen).")
+    imap_poll_seconds: float = Field(default=60, ge=5,
+                                     description="How often the worker polls the mailbox.")
     mentions: dict[str, str] = Field(
         default_factory=lambda: {
             "support_team": "@support", "cs_leadership": "@cs-leadership",

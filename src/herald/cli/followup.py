@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import time
 from typing import Annotated
 
 import typer
 
+from herald.channels.imap import MailboxUnavailable, mailbox_for
+from herald.channels.tickets import desk_for, sleep_for
 from herald.cli.common import As, Json, Ref, Table, actor, app, console, emit_json, herald, ok
-from herald.services import followup, wrapup
+from herald.errors import InvalidInput, Refused
+from herald.services import followup, followup_schedule, tickets, wrapup
 from herald.timeparse import fmt
 
 followup_app = typer.Typer(no_args_is_help=True, help="Customer replies and what they need.")
@@ -110,24 +114,113 @@ def pm_list(ref: Ref, json_: Json = False) -> None:
 
 
 @tickets_app.command("sync")
-def tickets_sync(ref: Ref) -> None:
-    """Create items for sent emails and close quiet ones after the configured days."""
+def tickets_sync(
+    ref: Ref,
+    wait: Annotated[float, typer.Option(help="When the support desk asks to slow down "
+                                        "(429), wait and carry on for up to this many "
+                                        "seconds in all (0: stop; the worker finishes).")] = 0,
+    json_: Json = False,
+) -> None:
+    """One pass of support desk bookkeeping: an item (and, with Zendesk, a ticket) per sent
+    email, replies seen, quiet ones closed after HERALD_FOLLOWUP_CLOSE_DAYS."""
     h = herald()
-    created = followup.sync_items(h)
-    closed = followup.close_quiet(h, days=h.settings.followup_close_days)
-    ok(f"{created} new item(s), {closed} quiet item(s) closed")
+    desk = desk_for(h.settings)
+    deadline = time.monotonic() + wait
+    result = tickets.sync_tickets(h, desk, ref=ref)
+    while result.busy and time.monotonic() < deadline:
+        sleep_for(result.retry_after, max(0.0, deadline - time.monotonic()))
+        more = tickets.sync_tickets(h, desk, ref=ref)
+        more.new_items += result.new_items
+        more.linked += result.linked
+        more.opened += result.opened
+        more.closed += result.closed
+        more.errors = result.errors + more.errors
+        result = more
+    if json_:
+        emit_json(result)
+        return
+    ok(f"{desk.name}: {result.new_items} new item(s), {result.linked} ticket(s) linked, "
+       f"{result.opened} reply(ies) seen, {result.closed} quiet item(s) closed"
+       + (f", {result.waiting} waiting for their support copy" if result.waiting else ""))
+    for line in result.errors:
+        ok(f"refused: {line}")
+    if result.busy:
+        ok(f"stopped early: {result.busy}; the rest is done on the next sync"
+           + (f" (after {result.retry_after:g} s)" if result.retry_after else ""))
     followup_list(ref)
+
+
+@followup_app.command("parked")
+def followup_parked(
+    ref: Annotated[str | None, typer.Argument(help="Incident number or id; without it, every "
+                                              "parked reply, unmatched ones included.")] = None,
+    json_: Json = False,
+) -> None:
+    """Replies Herald would not attribute, waiting for a person."""
+    rows = followup.parked(herald(), ref)
+    if json_:
+        emit_json(rows)
+        return
+    table = Table("reply", "from", "received", "why parked", "seems to answer", "text")
+    for r in rows:
+        table.add_row(str(r.id), r.sender, fmt(r.received_at), r.reason,
+                      r.candidate_customer or "", r.body[:60])
+    console.print(table)
+
+
+@followup_app.command("attach")
+def followup_attach(ref: Ref, reply: int, as_: As = None) -> None:
+    """A parked reply is the customer's after all: add it to the item it answers."""
+    item = followup.attach_reply(herald(), ref, reply, actor=actor(as_))
+    ok(f"reply {reply} added to item {item}")
+
+
+@followup_app.command("dismiss")
+def followup_dismiss(ref: Ref, reply: int, as_: As = None) -> None:
+    """Set a parked reply aside (forged, spam, not for this incident)."""
+    followup.dismiss_reply(herald(), ref, reply, actor=actor(as_))
+    ok(f"reply {reply} set aside")
+
+
+@followup_app.command("remind")
+def followup_remind(ref: Annotated[str | None, typer.Argument(
+        help="Incident number or id (default: every open incident).")] = None) -> None:
+    """Queue the reminders that are due now (the worker does this every minute)."""
+    h = herald()
+    answers = followup_schedule.remind_overdue_answers(h, ref=ref)
+    deadline = followup_schedule.remind_deadlines(h, ref=ref)
+    ok(f"{answers} overdue-answer reminder(s), {deadline} deadline reminder(s) queued")
+
+
+@followup_app.command("poll")
+def followup_poll() -> None:
+    """Read new replies from the IMAP mailbox once (HERALD_IMAP_*)."""
+    h = herald()
+    mailbox = mailbox_for(h.settings)
+    if mailbox is None:
+        raise InvalidInput("no mailbox configured: set HERALD_IMAP_HOST, HERALD_IMAP_USERNAME "
+                           "and HERALD_IMAP_PASSWORD")
+    try:
+        r = followup.poll_mailbox(h, mailbox)
+    except MailboxUnavailable as exc:
+        raise Refused(str(exc)) from None
+    ok(f"{r.read} message(s) read: {r.matched} matched, {r.parked} parked, "
+       f"{r.unreadable} not emails")
+
+
+@faq_app.command("answer")
+def faq_answer(ref: Ref, entry: int, answer: str, as_: As = None) -> None:
+    """Write the planned answer to a question; engineering is asked to confirm it."""
+    wrapup.propose_answer(herald(), ref, entry, answer, actor=actor(as_))
+    ok(f"FAQ entry {entry}: confirmation asked in the incident channel")
 
 
 @app.command("summary")
 def summary(ref: Ref, json_: Json = False) -> None:
     """What the messenger did: the celebration, from the record."""
-    s = wrapup.summary(herald(), ref)
+    s = wrapup.summary_view(herald(), ref)
     if json_:
-        emit_json({"claim_to_first_email_seconds": s.claim_to_first_email.total_seconds()
-                   if s.claim_to_first_email else None, "customers_told": s.customers_told,
-                   "replies": s.replies, "faqs": s.faqs, "postmortems_sent": s.postmortems_sent,
-                   "postmortems_requested": s.postmortems_requested, "overrides": s.overrides})
+        emit_json(s)
         return
-    for line in s.lines():
+    for line in s.lines:
         ok(line)

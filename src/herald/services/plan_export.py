@@ -37,8 +37,9 @@ class PlanDocument:
     extra_sections: list[tuple[str, list[str]]] = field(default_factory=list)
 
 
-# Other features register a section here: (title, function returning lines for an incident).
-SECTIONS: list[tuple[str, Callable[[Herald, str], list[str]]]] = []
+# Other features register a section here: (title, function returning lines for an incident,
+# or None to leave the section out of this incident's plan).
+SECTIONS: list[tuple[str, Callable[[Herald, str], list[str] | None]]] = []
 
 
 def gather(h: Herald, ref: str, *, viewer: Viewer | None = None) -> PlanDocument:
@@ -57,7 +58,8 @@ def gather(h: Herald, ref: str, *, viewer: Viewer | None = None) -> PlanDocument
         contacts=list_status(h, ref, viewer=viewer),
         list_link=f"{base}/incidents/{p.incident.ref}/contacts",
         exported_at=fmt(h.clock.now()),
-        extra_sections=[(title, lines(h, ref)) for title, lines in SECTIONS])
+        extra_sections=[(title, rows) for title, lines in SECTIONS
+                        if (rows := lines(h, ref)) is not None])
 
 
 def to_html(doc: PlanDocument) -> str:
@@ -188,3 +190,7 @@ def export_plan(h: Herald, ref: str, fmt_: str, path: Path, *,
     else:
         to_docx(doc, path)
     return path
+
+
+# The wrap-up (FAQ, post-mortem requests, summary) registers its sections on import.
+from herald.services import wrapup as _wrapup  # noqa: E402,F401

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
@@ -13,6 +13,7 @@ from herald.domain.access import Viewer
 from herald.domain.followup import Summary
 from herald.domain.incident import Role
 from herald.errors import InvalidInput, NotFound, Refused
+from herald.services import plan_export
 from herald.services.blanks import draft_context, incident_blanks, pack_for
 from herald.services.chat import queue_messages
 from herald.services.common import actor_email, audit, current_role, find_incident, touch
@@ -24,6 +25,7 @@ from herald.store.followup_models import FaqEntry, FollowUpItem, PostmortemReque
 from herald.store.models import StepRecord
 from herald.store.outbox_models import OutboxItem, Send
 from herald.templates.engine import render_source
+from herald.timeparse import fmt
 
 
 class FaqView(BaseModel):
@@ -37,12 +39,29 @@ class FaqView(BaseModel):
 
 
 class PostmortemView(BaseModel):
-    """A customer who asked for the post-mortem."""
+    """A customer who asked for the post-mortem, and how far its sending got."""
 
     customer_email: str
     customer_name: str
     requested_at: datetime
     sent_at: datetime | None
+    state: str = Field("asked", description="asked (not sent yet), queued, sending, retry, "
+                                            "sent, failed or unknown (the email's state).")
+
+
+class SummaryView(BaseModel):
+    """The celebration's figures, computed from the record."""
+
+    claim_to_first_email_seconds: float | None = Field(
+        description="From claiming the incident (step 1) to the first customer email the "
+                    "mail server accepted; null before both happened.")
+    customers_told: int = Field(description="Customer emails the mail server accepted.")
+    replies: int = Field(description="Customer replies attributed to their email.")
+    faqs: int = Field(description="FAQ entries.")
+    postmortems_sent: int = Field(description="Post-mortem emails the server accepted.")
+    postmortems_requested: int = Field(description="Customers who asked for it.")
+    overrides: int = Field(description="Steps done out of order, with a reason.")
+    lines: list[str] = Field(description="The same, in words.")
 
 
 def add_faq(h: Herald, ref: str, question: str, *, actor: str, answer: str | None = None,
@@ -90,6 +109,30 @@ def confirm_faq(h: Herald, ref: str, faq_id: int, *, actor: str, engineer: str,
               after={"faq": faq_id, "engineer": engineer})
 
 
+def propose_answer(h: Herald, ref: str, faq_id: int, answer: str, *, actor: str) -> None:
+    """Write the planned answer to a question (one marked from a reply) and ask engineering
+    to confirm it in the incident channel."""
+    actor = actor_email(actor)
+    answer = (answer or "").strip()
+    if not answer:
+        raise InvalidInput("write the answer engineering should confirm")
+    now = h.clock.now()
+    with h.db.transaction() as s:
+        inc = find_incident(s, ref)
+        entry = s.get(FaqEntry, faq_id)
+        if entry is None or entry.incident_id != inc.id:
+            raise NotFound(f"no FAQ entry {faq_id} on this incident")
+        if entry.confirmed_at is not None:
+            raise Refused(f"this answer was confirmed by {entry.confirmed_by}; add a new entry "
+                          "to change it")
+        entry.answer = answer
+        queue_messages(h, s, inc, ["chat_faq_confirm"], actor=actor,
+                       extras={"question": entry.question, "answer": answer})
+        touch(inc, now)
+        audit(s, at=now, actor=actor, action="faq.answer_proposed", incident=inc,
+              after={"faq": faq_id})
+
+
 def list_faq(h: Herald, ref: str, *, viewer: Viewer | None = None) -> list[FaqView]:
     """The incident's FAQ."""
     with h.db.sessions() as s:
@@ -133,7 +176,8 @@ def send_postmortem(h: Herald, ref: str, link: str, *, actor: str) -> int:
         body = render_source(pack.env, template.path.name, template.source, context)
         subject = render_source(pack.env, template.path.name, template.subject or "", context)
         messenger = current_role(inc, Role.MESSENGER.value)
-        assert messenger is not None
+        if messenger is None:
+            raise Refused("the incident has no messenger to send the post-mortem from")
         send = Send(incident_id=inc.id, kind="email_postmortem", draft_version=0,
                     subject=subject, body=body,
                     sender=f"{messenger.person.name}\n{messenger.person.email}", shared={},
@@ -177,13 +221,16 @@ def postmortems(h: Herald, ref: str, *, viewer: Viewer | None = None) -> list[Po
         out = []
         for r in s.scalars(select(PostmortemRequest).where(PostmortemRequest.incident_id ==
                                                            inc.id).order_by(PostmortemRequest.id)):
-            sent = None
+            sent, state = None, "asked"
             if r.outbox_key:
-                sent = s.scalar(select(OutboxItem.done_at).where(OutboxItem.key == r.outbox_key,
-                                                                 OutboxItem.state == "sent"))
+                row = s.execute(select(OutboxItem.state, OutboxItem.done_at)
+                                .where(OutboxItem.key == r.outbox_key)).first()
+                if row is not None:
+                    state = row.state
+                    sent = row.done_at if row.state == "sent" else None
             out.append(PostmortemView(customer_email=r.customer_email,
                                       customer_name=r.customer_name,
-                                      requested_at=r.requested_at, sent_at=sent))
+                                      requested_at=r.requested_at, sent_at=sent, state=state))
         return out
 
 
@@ -215,3 +262,45 @@ def summary(h: Herald, ref: str, *, viewer: Viewer | None = None) -> Summary:
                    customers_told=int(told), replies=int(replies), faqs=int(faqs),
                    postmortems_sent=int(sent), postmortems_requested=int(requested),
                    overrides=int(overrides))
+
+
+def summary_view(h: Herald, ref: str, *, viewer: Viewer | None = None) -> SummaryView:
+    """The summary for the API and the page."""
+    m = summary(h, ref, viewer=viewer)
+    return SummaryView(claim_to_first_email_seconds=m.claim_to_first_email.total_seconds()
+                       if m.claim_to_first_email is not None else None,
+                       customers_told=m.customers_told, replies=m.replies, faqs=m.faqs,
+                       postmortems_sent=m.postmortems_sent,
+                       postmortems_requested=m.postmortems_requested, overrides=m.overrides,
+                       lines=m.lines())
+
+
+# The wrap-up in the exported plan (sections appear once there is something to show) ---------
+
+def _faq_lines(h: Herald, ref: str) -> list[str] | None:
+    rows = list_faq(h, ref)
+    if not rows:
+        return None
+    return [f"Q: {f.question} A: {f.answer or '(no answer yet)'}"
+            + (f" (confirmed by {f.confirmed_by})" if f.confirmed_by else " (not confirmed)")
+            for f in rows]
+
+
+def _postmortem_lines(h: Herald, ref: str) -> list[str] | None:
+    rows = postmortems(h, ref)
+    if not rows:
+        return None
+    return [f"{r.customer_name or r.customer_email} <{r.customer_email}>: asked "
+            f"{fmt(r.requested_at)}; "
+            + (f"sent {fmt(r.sent_at)}" if r.sent_at else
+               "not sent yet" if r.state == "asked" else f"email {r.state}")
+            for r in rows]
+
+
+def _summary_lines(h: Herald, ref: str) -> list[str] | None:
+    m = summary(h, ref)
+    return m.lines() if m.customers_told else None
+
+
+plan_export.SECTIONS.extend([("FAQ", _faq_lines), ("Post-mortem requests", _postmortem_lines),
+                             ("Wrap-up summary", _summary_lines)])

@@ -28,6 +28,10 @@ class FollowUpItem(Base):
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     closed_by: Mapped[str | None] = mapped_column(String(320))
     ticket_ref: Mapped[str | None] = mapped_column(String(100))  # the support desk's id
+    # The ticket's status as last seen at the support desk (a change to open is a reply),
+    # and the desk's last refusal for this item, shown to people until a sync succeeds.
+    ticket_status: Mapped[str | None] = mapped_column(String(20))
+    ticket_error: Mapped[str | None] = mapped_column(Text)
     previous_id: Mapped[int | None] = mapped_column(ForeignKey("followup_items.id"))
 
     __table_args__ = (Index("ix_followup_items_state", "incident_id", "state"),)
@@ -45,6 +49,12 @@ class Reply(Base):
     body: Mapped[str] = mapped_column(Text)
     received_at: Mapped[datetime] = mapped_column(UTCDateTime())
     parked_reason: Mapped[str | None] = mapped_column(Text)  # unmatched or suspicious
+    # Where a parked reply seemed to belong (the email it answers), for a person to decide;
+    # never an attribution: item_id stays empty until someone attaches it.
+    incident_id: Mapped[int | None] = mapped_column(ForeignKey("incidents.id"), index=True)
+    candidate_item_id: Mapped[int | None] = mapped_column(ForeignKey("followup_items.id"))
+    dismissed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    dismissed_by: Mapped[str | None] = mapped_column(String(320))
 
 
 class FaqEntry(Base):
