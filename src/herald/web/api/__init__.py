@@ -8,6 +8,7 @@ from herald.web.api import (
     account,
     chat,
     contacts,
+    followup,
     header,
     inbound,
     incidents,
@@ -40,6 +41,7 @@ for module in (incidents, header, steps, plan, timeline, contacts, account, send
 router.include_router(status_posts.router)  # the incident's status page posts
 for module in (reviews, chat):  # step 14's reviews and the internal chat messages
     router.include_router(module.router)
+router.include_router(followup.router)  # replies, FAQ, post-mortems, the wrap-up summary
 
 # Routes that authenticate themselves (a shared secret), outside the session/token scheme.
 _inbound_secret = APIKeyHeader(name="X-Herald-Inbound-Secret", auto_error=False,

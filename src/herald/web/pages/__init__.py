@@ -12,6 +12,7 @@ from herald.web.pages import (
     contacts,
     dashboard,
     drafts,
+    followup,
     header,
     messages,
     plan,
@@ -32,5 +33,6 @@ for module in (contacts, contact_import, ce_round):  # the customer list and the
 router.include_router(drafts.router)
 router.include_router(status_tab.router)  # the incident's status page tab
 router.include_router(sends.router)
+router.include_router(followup.router)  # replies, FAQ, post-mortems, wrap-up
 for module in (reviews, messages):  # step 14's reviews and the internal chat messages
     router.include_router(module.router)
