@@ -10,6 +10,7 @@ import typer
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
 from herald.cli.common import As, Json, Table, actor, app, console, emit_json, herald, ok
+from herald.delivery.rounds import build as build_rounds
 from herald.delivery.transports import mail_transport
 from herald.delivery.worker import Worker
 from herald.errors import InvalidInput
@@ -110,13 +111,14 @@ def worker(
 ) -> None:
     """Deliver the outbox: claim due rows, send them, record what the server said."""
     h = herald()
-    w = Worker(h, mail_transport(h.settings), pool=h.settings.mail_pool)
+    rounds = build_rounds(h)
     if once:
-        ok(f"handled {w.run_until_idle()} row(s)")
+        ok(f"handled {rounds.run_until_idle()} item(s)")
         return
     configure_logging(h.settings)  # JSON lines with secrets redacted, as the web processes
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
-    ok(f"worker {w.name} running ({h.settings.mail_transport}); Ctrl+C stops it")
-    w.run_forever(stop)
+    ok(f"worker {rounds.worker.name} running (mail: {h.settings.mail_transport}, chat: "
+       f"{h.settings.chat_transport}); Ctrl+C stops it")
+    rounds.run_forever(stop)

@@ -28,8 +28,11 @@ def demo() -> None:
 def serve(
     host: Annotated[str | None, typer.Option(help="Address to listen on.")] = None,
     port: Annotated[int | None, typer.Option(help="Port to listen on.")] = None,
+    worker: Annotated[bool, typer.Option(
+        "--worker/--no-worker", help="Also run the worker (emails, chat, status page, "
+        "follow-up) in this process; use --no-worker when `herald worker` runs apart.")] = True,
 ) -> None:
-    """Start the web workspace."""
+    """Start the web workspace (and, unless told not to, the worker)."""
     from herald.web.server import run
 
-    run(herald(), host=host, port=port)
+    run(herald(), host=host, port=port, worker=worker)

@@ -5,14 +5,17 @@ from __future__ import annotations
 import uvicorn
 from fastapi import FastAPI
 
+from herald.delivery.rounds import start_embedded
 from herald.logging import configure_logging
 from herald.services import accounts
 from herald.services.context import Herald, open_herald
 from herald.web.app import create_app
 
 
-def run(h: Herald, *, host: str | None = None, port: int | None = None) -> None:
-    """Serve Herald until interrupted; the first start prints the one-time setup link."""
+def run(h: Herald, *, host: str | None = None, port: int | None = None,
+        worker: bool = True) -> None:
+    """Serve Herald until interrupted; the first start prints the one-time setup link.
+    With `worker`, the worker runs in a background thread of this process."""
     host = host or h.settings.host
     port = port or h.settings.port
     configure_logging(h.settings)
@@ -26,9 +29,18 @@ def run(h: Herald, *, host: str | None = None, port: int | None = None) -> None:
               f"  {base}/setup?token={token}\n"
               f"or run: herald user add EMAIL --name NAME --role admin", flush=True)
     print("Want an example incident to explore? Run: herald demo", flush=True)
-    # log_config=None keeps the logging set up above; our middleware replaces the access log.
-    uvicorn.run(app, host=host, port=port, log_config=None, access_log=False,
-                log_level=h.settings.log_level.lower())
+    stop = None
+    if worker:
+        stop, _thread = start_embedded(h)
+        print("The worker runs inside this process (emails go to "
+              f"{h.settings.mail_transport}; chat: {h.settings.chat_transport}).", flush=True)
+    try:
+        # log_config=None keeps the logging set up above; our middleware replaces the access log.
+        uvicorn.run(app, host=host, port=port, log_config=None, access_log=False,
+                    log_level=h.settings.log_level.lower())
+    finally:
+        if stop is not None:
+            stop.set()
 
 
 def asgi_app() -> FastAPI:
