@@ -291,6 +291,8 @@ def main(argv: list[str] | None = None) -> int:
                        ("nginx summary.json", nginx_base + "api/v2/summary.json"))
             # Rounds alternate Herald and nginx, so a change in the machine's other load
             # falls on both; each figure is the median of its rounds.
+            for label, url in targets:  # warm-up, not counted: connections, first loads
+                load(label, url, 2, args.connections)
             runs: dict[str, list[Result]] = {label: [] for label, _ in targets}
             for _ in range(rounds):
                 for label, url in targets:
