@@ -103,7 +103,7 @@ class Settings(BaseSettings):
     smtp_username: str | None = Field(default=None, description="SMTP login, if needed.")
     smtp_password: SecretStr | None = Field(default=None, description="SMTP password.")
     smtp_timeout: float = Field(default=30, description="Seconds to wait for the SMTP server.")
-    mail_pool: int = Field(default=4, ge=1, le=32, description="SMTP connections per worker.")
+    mail_pool: int = Field(default=8, ge=1, le=32, description="SMTP connections per worker.")
     mail_per_minute: int | None = Field(
         default=None, description="Provider quota: recipients (To + Cc) per minute.")
     mail_per_day: int | None = Field(

@@ -11,7 +11,7 @@ import mailbox
 import quopri
 import smtplib
 import ssl
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from email.header import Header
 from email.utils import format_datetime, formataddr
@@ -27,12 +27,15 @@ def clean_header(text: str) -> str:
 
 
 def _address(name: str, email: str) -> str:
-    return formataddr((clean_header(name), clean_header(email)), charset="utf-8")
+    name, email = clean_header(name), clean_header(email)
+    if "=?" in name:  # would read as an encoded-word: encode it, so it shows as written
+        return f"{Header(name, 'utf-8').encode()} <{email}>"
+    return formataddr((name, email), charset="utf-8")
 
 
 def _subject(text: str) -> str:
     value = clean_header(text)
-    charset = "us-ascii" if value.isascii() else "utf-8"
+    charset = "us-ascii" if value.isascii() and "=?" not in value else "utf-8"
     return Header(value, charset, header_name="Subject").encode(linesep="\r\n")
 
 
@@ -111,21 +114,32 @@ class SmtpTransport:
     username: str | None = None
     password: str | None = None
     timeout: float = 30.0
+    _context: ssl.SSLContext | None = field(default=None, init=False, repr=False)
+
+    def _tls(self) -> ssl.SSLContext:
+        """One verifying TLS context, made when first needed (loading the CA store takes
+        tens of milliseconds: not something to do for every connection)."""
+        if self._context is None:
+            self._context = ssl.create_default_context()
+        return self._context
 
     def connect(self) -> SmtpConnection:
         """Connect, say hello, secure the line and log in as configured."""
-        context = ssl.create_default_context()
         if self.security == "ssl":
             smtp: smtplib.SMTP = smtplib.SMTP_SSL(self.host, self.port, timeout=self.timeout,
-                                                  context=context)
+                                                  context=self._tls())
         else:
             smtp = smtplib.SMTP(self.host, self.port, timeout=self.timeout)
-        smtp.ehlo()
-        if self.security == "starttls":
-            smtp.starttls(context=context)
+        try:
             smtp.ehlo()
-        if self.username:
-            smtp.login(self.username, self.password or "")
+            if self.security == "starttls":
+                smtp.starttls(context=self._tls())
+                smtp.ehlo()
+            if self.username:
+                smtp.login(self.username, self.password or "")
+        except BaseException:  # a half-open session is closed, not leaked
+            smtp.close()
+            raise
         return SmtpConnection(smtp)
 
 
@@ -135,22 +149,24 @@ def _reply_text(code: int, message: bytes | str) -> str:
 
 
 class SmtpConnection:
-    """One SMTP session, reused for many messages (RSET between them)."""
+    """One SMTP session, reused for many messages (RSET before a message when the previous
+    transaction was left open; after the reply to the final dot the server has reset)."""
 
     def __init__(self, smtp: smtplib.SMTP) -> None:
         self.smtp = smtp
-        self.used = False
+        self.open = False  # a MAIL was sent and its transaction did not end with a reply
 
     def deliver(self, envelope: Envelope) -> Receipt:
-        """MAIL, RCPT, DATA; the final dot is the point of no return."""
+        """MAIL, RCPT, DATA; the final dot is the point of no return. Never raises."""
         smtp = self.smtp
         dot_sent = False
         try:
-            if self.used:
+            if self.open:
                 code, msg = smtp.rset()
                 if code != 250:
                     return Receipt("retry", _reply_text(code, msg), reconnect=True)
-            self.used = True
+                self.open = False
+            self.open = True
             code, msg = smtp.mail(envelope.sender)
             if code != 250:
                 return self._refused(code, msg)
@@ -174,14 +190,24 @@ class SmtpConnection:
             smtp.send(stuffed + b".\r\n")
             dot_sent = True
             code, msg = smtp.getreply()
+            self.open = False
+        except smtplib.SMTPResponseException as exc:  # (an OSError too: it comes first)
+            if dot_sent:
+                return Receipt("unknown", _reply_text(exc.smtp_code, exc.smtp_error),
+                               reconnect=True)
+            return self._refused(exc.smtp_code, exc.smtp_error)
         except (TimeoutError, smtplib.SMTPServerDisconnected, OSError) as exc:
             if dot_sent:
                 return Receipt("unknown", f"no answer after the message was sent ({exc})",
                                reconnect=True)
             return Receipt("retry", f"connection problem before the message was sent ({exc})",
                            reconnect=True)
-        except smtplib.SMTPResponseException as exc:
-            return self._refused(exc.smtp_code, exc.smtp_error)
+        except Exception as exc:  # e.g. an address smtplib refuses to put on the wire
+            if dot_sent:
+                return Receipt("unknown", f"no usable answer after the message was sent "
+                                          f"({exc})", reconnect=True)
+            return Receipt("failed", f"cannot hand this message to the server: {exc}",
+                           reconnect=True)
         if code == 250:
             return Receipt("sent", _reply_text(code, msg))
         if code == -1 or code == 421:

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import itertools
 from collections import defaultdict
+from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import Any, NamedTuple
 
 from pydantic import BaseModel
 from sqlalchemy import func, or_, select
@@ -111,26 +114,58 @@ def set_account_team_none(h: Herald, account: str, role: str, *, actor: str) -> 
               target=acc.crm_id or acc.name)
 
 
-def _recipients(contacts: list[Contact]) -> set[int]:
+def _recipients(contacts: Sequence[Any]) -> set[int]:
     """Incident contacts are told; when an account flags none, every contact is."""
     flagged = {c.id for c in contacts if c.incident_contact}
     return flagged or {c.id for c in contacts}
 
 
-def _load(s: Session, incident_id: int) -> tuple[list[tuple[ImpactMark, CustomerAccount]],
-                                                  dict[int, list[Contact]]]:
-    marked = s.execute(select(ImpactMark, CustomerAccount)
-                       .join(CustomerAccount, CustomerAccount.id == ImpactMark.account_id)
-                       .where(ImpactMark.incident_id == incident_id)
-                       .order_by(CustomerAccount.name, CustomerAccount.id)).tuples().all()
-    by_account: dict[int, list[Contact]] = defaultdict(list)
-    contacts = s.scalars(select(Contact).join(ImpactMark, ImpactMark.account_id ==
-                                              Contact.account_id)
-                         .where(ImpactMark.incident_id == incident_id)
-                         .order_by(Contact.email))
-    for c in contacts:
-        by_account[c.account_id].append(c)
-    return list(marked), by_account
+class _Person(NamedTuple):
+    """A contact as the list needs it."""
+
+    id: int
+    name: str | None
+    email: str
+    incident_contact: bool
+
+
+# What the list reads: plain rows, streamed and grouped per account, so the memory it takes
+# is one account's, not the list's (100,000 contacts as ORM objects would be ~200 MB). The
+# account row answers both as the mark (impact, by, source) and as the account (id, name...).
+_ACCOUNT = (ImpactMark.impact, ImpactMark.by, ImpactMark.source, CustomerAccount.id,
+            CustomerAccount.crm_id, CustomerAccount.name, CustomerAccount.deployment,
+            CustomerAccount.ce_name, CustomerAccount.ce_email, CustomerAccount.ce_none,
+            CustomerAccount.ae_name, CustomerAccount.ae_email, CustomerAccount.ae_none)
+_CONTACT = (Contact.id.label("contact_id"), Contact.name.label("contact_name"),
+            Contact.email.label("contact_email"), Contact.incident_contact.label("flagged"))
+
+
+def _accounts(s: Session, incident_id: int) -> Iterator[tuple[Any, list[_Person]]]:
+    """Every account on the incident's list with its contacts, in list order (account name,
+    then contact email), read in chunks."""
+    rows = s.connection().execute(select(*_ACCOUNT, *_CONTACT)
+                     .join(CustomerAccount, CustomerAccount.id == ImpactMark.account_id)
+                     .outerjoin(Contact, Contact.account_id == CustomerAccount.id)
+                     .where(ImpactMark.incident_id == incident_id)
+                     .order_by(CustomerAccount.name, CustomerAccount.id, Contact.email)
+                     .execution_options(yield_per=1000))
+    for _, group in itertools.groupby(rows, key=lambda r: r.id):
+        first, *rest = group
+        yield first, [_Person(r.contact_id, r.contact_name, r.contact_email, r.flagged)
+                      for r in (first, *rest) if r.contact_id is not None]
+
+
+def told_contacts(s: Session, incident_id: int) -> Iterator[tuple[Any, _Person]]:
+    """(account, contact) of everyone the incident's emails go to, in list order: the told
+    contacts, with an address, of the accounts marked impacted (the rows list_contacts shows
+    as recipients)."""
+    for a, people in _accounts(s, incident_id):
+        if a.impact != rules.Impact.YES.value:
+            continue
+        told = _recipients(people)
+        for c in people:
+            if c.id in told and c.email:
+                yield a, c
 
 
 def list_contacts(h: Herald, ref: str, *, viewer: Viewer | None = None,
@@ -138,13 +173,12 @@ def list_contacts(h: Herald, ref: str, *, viewer: Viewer | None = None,
     """The list: every contact of every account on it, with its mark and account team."""
     with h.db.sessions() as s:
         inc = visible_incident(s, ref, viewer)
-        marked, by_account = _load(s, inc.id)
         rows = []
-        for m, a in marked:
+        for a, people in _accounts(s, inc.id):
+            m = a
             impacted = {"yes": True, "no": False}.get(m.impact)
             if impacted_only and impacted is not True:
                 continue
-            people = by_account.get(a.id, [])
             told = _recipients(people)
             base = dict(account_id=a.crm_id or f"#{a.id}", account_name=a.name,
                         deployment=a.deployment, impacted=impacted, marked_by=m.by,
@@ -166,15 +200,15 @@ def list_status(h: Herald, ref: str, *, viewer: Viewer | None = None) -> ListSta
     """Ready or not (with every problem), impact shares per deployment type, counts."""
     with h.db.sessions() as s:
         inc = visible_incident(s, ref, viewer)
-        marked, by_account = _load(s, inc.id)
         facts = []
         impacted_by_type: dict[str, int] = defaultdict(int)
         counts: dict[str, int] = defaultdict(int)
         recipients = 0
-        for m, a in marked:
+        for a, people in _accounts(s, inc.id):
+            m = a
             counts[m.impact] += 1
-            people = by_account.get(a.id, [])
-            told = [c for c in people if c.id in _recipients(people)]
+            chosen = _recipients(people)
+            told = [c for c in people if c.id in chosen]
             valid = [c for c in told if rules.clean_email(c.email)]
             if m.impact == rules.Impact.YES.value:
                 recipients += len(valid)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -9,12 +10,13 @@ from jinja2 import Template as JinjaTemplate
 from jinja2.exceptions import TemplateError
 from pydantic import BaseModel
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from herald.domain.access import Viewer
 from herald.domain.incident import Role
 from herald.errors import NotFound
 from herald.services.common import current_role
-from herald.services.contacts import list_contacts
+from herald.services.contacts import told_contacts
 from herald.services.context import Herald
 from herald.services.drafts import draft_of, version_of
 from herald.services.guard import visible_incident
@@ -99,17 +101,20 @@ def _render(template: JinjaTemplate, values: dict[str, Any]) -> str:
         return template.render(values)
 
 
+def iter_recipients(s: Session, incident_id: int) -> Iterator[Recipient]:
+    """Everyone the incident's emails go to, one at a time (a send streams them)."""
+    for a, c in told_contacts(s, incident_id):
+        yield Recipient(email=c.email, contact_name=c.name or c.email.split("@")[0],
+                        customer_name=a.name, account_id=a.crm_id or f"#{a.id}",
+                        ce_name=a.ce_name, ce_email=a.ce_email or ("none" if a.ce_none else None),
+                        ae_name=a.ae_name, ae_email=a.ae_email or ("none" if a.ae_none else None))
+
+
 def recipients(h: Herald, ref: str, *, viewer: Viewer | None = None) -> list[Recipient]:
     """Everyone the incident's emails go to: the told contacts of impacted accounts."""
-    out = []
-    for row in list_contacts(h, ref, viewer=viewer, impacted_only=True):
-        if row.recipient and row.email:
-            out.append(Recipient(email=row.email,
-                                 contact_name=row.name or row.email.split("@")[0],
-                                 customer_name=row.account_name, account_id=row.account_id,
-                                 ce_name=row.ce_name, ce_email=row.ce_email,
-                                 ae_name=row.ae_name, ae_email=row.ae_email))
-    return out
+    with h.db.sessions() as s:
+        inc = visible_incident(s, ref, viewer)
+        return list(iter_recipients(s, inc.id))
 
 
 def personalizer(h: Herald, ref: str, kind: str, *, version: int | None = None,

@@ -11,12 +11,11 @@ from sqlalchemy.orm import Session
 from herald.domain import reviews as rules
 from herald.domain.access import Viewer
 from herald.errors import Forbidden, InvalidInput, Refused
-from herald.proofread import proofread
+from herald.proofread import check_blanks
 from herald.services.blanks import pack_for
 from herald.services.chat import queue_messages
 from herald.services.common import actor_email, audit, find_incident, touch
 from herald.services.context import Herald
-from herald.services.drafts import draft_facts
 from herald.services.guard import visible_incident
 from herald.store.draft_models import Draft, DraftVersion, IncidentDecision, ReviewEvent
 from herald.store.models import Incident, TimelineEvent
@@ -61,15 +60,11 @@ def customer_versions(h: Herald, s: Session, inc: Incident) -> dict[str, DraftVe
 
 
 def _blocking(h: Herald, inc: Incident, versions: dict[str, DraftVersion]) -> list[str]:
-    pack = pack_for(h)
-    out = []
-    for kind, v in sorted(versions.items()):
-        template = pack.get(kind) if kind in pack.kinds() else None
-        findings = proofread(v.body, draft_facts(h, inc, template), subject=v.subject,
-                             vocabulary=frozenset(h.settings.vocabulary))
-        if any(f.blocking for f in findings):
-            out.append(kind)
-    return out
+    """Drafts with an unfilled blank. Only blank findings block (Finding.blocking), so only
+    that check runs: the whole proofreader (readability loads a pronouncing dictionary,
+    seconds and ~100 MB) would make every readiness check, `herald send` included, slow."""
+    return [kind for kind, v in sorted(versions.items())
+            if any(f.blocking for f in check_blanks(v.subject or "") + check_blanks(v.body))]
 
 
 def _legal(s: Session, inc: Incident) -> bool | None:

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import itertools
-import uuid
+import os
 from collections.abc import Iterable, Iterator
 from datetime import datetime
-from typing import TypeVar
+from typing import TypeVar, cast
 
 from pydantic import BaseModel
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import Table, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from herald.domain.access import Viewer
@@ -132,13 +132,15 @@ def start_send(h: Herald, ref: str, *, actor: str, kind: str | None = None,
         s.flush()
         domain = messenger.person.email.rpartition("@")[2]
         new = 0
+        table = cast(Table, OutboxItem.__table__)
         for chunk in batched(itertools.chain([first], fresh), INSERT_CHUNK):  # flat memory
-            s.execute(insert(OutboxItem), [
+            noise = os.urandom(16 * len(chunk)).hex()  # 128 random bits per Message-ID
+            s.connection().execute(insert(table), [
                 {"kind": "email", "key": prefix + p.email, "incident_id": inc.id,
                  "send_id": send.id, "recipient": p.email,
-                 "message_id": f"<{uuid.uuid4().hex}.herald.{inc.id}@{domain}>",
+                 "message_id": f"<{noise[32 * i:32 * i + 32]}.herald.{inc.id}@{domain}>",
                  "payload": {"recipient": p.model_dump()}, "state": "queued", "attempts": 0,
-                 "next_attempt_at": now, "created_at": now} for p in chunk])
+                 "next_attempt_at": now, "created_at": now} for i, p in enumerate(chunk)])
             new += len(chunk)
         touch(inc, now)
         audit(s, at=now, actor=actor, action="send.started", incident=inc, target=chosen,
@@ -183,6 +185,12 @@ def finish_sends(h: Herald) -> list[int]:
     closed = []
     with h.db.transaction() as s:
         for send in s.scalars(select(Send).where(Send.finished_at.is_(None))):
+            if send.state == "cancelled":  # rows put back in the queue after the cancel
+                s.execute(update(OutboxItem).where(OutboxItem.send_id == send.id,
+                                                   OutboxItem.state.in_(("queued", "retry")))
+                          .values(state="cancelled", done_at=now,
+                                  error="cancelled before it was sent")
+                          .execution_options(synchronize_session=False))
             counts = _counts(s, send.id)
             if counts["queued"] or counts["retry"] or counts["sending"]:
                 continue
