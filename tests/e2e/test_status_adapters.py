@@ -259,3 +259,17 @@ def test_the_worker_round_reminds_and_sends(h: Herald, clock: FixedClock) -> Non
         assert run_status_work(h, WORKER) == 0
     assert [r.state for r in rows(h)] == ["sent"]
     assert fake.requests[0][3]["incident"]["status"] == "identified"
+
+
+def test_a_post_queued_before_the_security_flag_is_never_sent(h: Herald) -> None:
+    from herald.services import incidents
+
+    h.settings.statuspage_provider = "atlassian"
+    ref = incident(h)
+    post(h, ref, "investigating")
+    incidents.set_security(h, ref, on=True, actor=MESSENGER)
+    with fake_service("atlassian") as fake:
+        assert post_due_status(h, WORKER, AtlassianStatuspage("k-secret", "pg1", fake.url,
+                                                              min_interval=0)) == 1
+    assert fake.requests == []
+    assert rows(h)[0].state == "failed" and "security incident" in (rows(h)[0].error or "")

@@ -16,6 +16,7 @@ from herald.delivery import outbox
 from herald.errors import InvalidInput
 from herald.services.context import Herald
 from herald.services.status_page import remind_due_posts
+from herald.store.models import Incident
 from herald.store.outbox_models import OutboxItem
 from herald.store.status_models import StatusRemote
 
@@ -73,6 +74,9 @@ def _deliver(h: Herald, page: HostedStatusPage, row: outbox.Claimed) -> StatusRe
                 components={ids.get(c, c): s for c, s in (p.get("components") or {}).items()},
                 first=bool(p.get("first")), final=bool(p.get("final")))
     with h.db.sessions() as s:
+        if s.scalar(select(Incident.security).where(Incident.id == incident_id)):
+            return StatusReceipt("failed", "not sent: the incident became a security incident "
+                                           "after this post was queued")
         remote = s.scalar(select(StatusRemote).where(StatusRemote.incident_id == incident_id,
                                                      StatusRemote.provider == page.name))
         remote_id, updates = (remote.remote_id, remote.updates) if remote else (None, 0)
