@@ -3,7 +3,9 @@ solved. Used by `herald tickets sync` and by the worker's scheduler.
 
 Each item's change is committed on its own, right after the desk answered, so a pass that
 stops half-way (a 429, an outage, a crash) loses nothing: what was not done is done by the
-next pass. A desk that is busy stops the pass and says when to come back (Retry-After).
+next pass. Item rows are locked while they change (PostgreSQL), so two workers passing at
+once record a reply once. A desk that is busy stops the pass and says when to come back
+(Retry-After).
 """
 
 from __future__ import annotations
@@ -162,7 +164,7 @@ def _ensure_tickets(h: Herald, desk: TicketDesk, incident_id: int | None,
             continue
         taken.add(ticket.id)
         with h.db.transaction() as s:
-            item = s.get(FollowUpItem, p.item_id)
+            item = s.get(FollowUpItem, p.item_id, with_for_update=True)
             if item is None:
                 continue
             item.ticket_ref, item.ticket_error = ticket.id, None
@@ -175,7 +177,7 @@ def _record_error(h: Herald, item_id: int, message: str, result: SyncResult) -> 
     log.warning("support desk refused item %s: %s", item_id, message)
     result.errors.append(f"item {item_id}: {message}")
     with h.db.transaction() as s:
-        item = s.get(FollowUpItem, item_id)
+        item = s.get(FollowUpItem, item_id, with_for_update=True)
         if item is not None:
             item.ticket_error = message[:2000]
 
@@ -212,7 +214,7 @@ def _read_statuses(h: Herald, desk: TicketDesk, incident_id: int | None,
                 result.opened += 1
         elif ticket.status != was:
             with h.db.transaction() as s:
-                item = s.get(FollowUpItem, item_id)
+                item = s.get(FollowUpItem, item_id, with_for_update=True)
                 if item is None:
                     continue
                 item.ticket_status = ticket.status
@@ -231,7 +233,7 @@ def _replied(h: Herald, item_id: int, ticket: Ticket, text: str | None) -> bool:
     item, as a reply by mail does) and the reply is kept for the queue."""
     now = h.clock.now()
     with h.db.transaction() as s:
-        item = s.get(FollowUpItem, item_id)
+        item = s.get(FollowUpItem, item_id, with_for_update=True)
         if item is None or item.ticket_status in REPLIED:
             return False  # another pass got here first
         item.ticket_status = ticket.status
@@ -274,7 +276,7 @@ def _solve_quiet(h: Herald, desk: TicketDesk, seen: dict[int, Ticket], days: flo
             _record_error(h, item_id, str(exc), result)
             continue
         with h.db.transaction() as s:
-            item = s.get(FollowUpItem, item_id)
+            item = s.get(FollowUpItem, item_id, with_for_update=True)
             if item is None or item.state == rules.ItemState.CLOSED.value:
                 continue
             item.state, item.closed_at, item.closed_by = "closed", h.clock.now(), "scheduler"
