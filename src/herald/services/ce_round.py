@@ -58,7 +58,7 @@ def ce_round(h: Herald, ref: str, *, viewer: Viewer | None = None,
              .order_by(CustomerAccount.ce_email, CustomerAccount.name))
         if ce_email:
             q = q.where(CustomerAccount.ce_email == ce_email.strip().lower())
-        rows = s.execute(q).tuples().all()
+        rows = s.execute(q).all()
         emails = _incident_contacts(s, [a.id for _m, a in rows])
         groups: dict[str, CeProgress] = {}
         for m, a in rows:
@@ -104,7 +104,7 @@ def export_ce_sheet(h: Herald, ref: str, path: Path, fmt_: str = "xlsx", *,
              .order_by(CustomerAccount.ce_email, CustomerAccount.name))
         if ce_email:
             q = q.where(CustomerAccount.ce_email == ce_email.strip().lower())
-        found = s.execute(q).tuples().all()
+        found = s.execute(q).all()
         emails = _incident_contacts(s, [a.id for _i, a in found])
         for impact, a in found:
             contacts = emails.get(a.id, [])

@@ -221,7 +221,7 @@ def list_status(h: Herald, ref: str, *, viewer: Viewer | None = None) -> ListSta
                 ce=bool(a.ce_email) or a.ce_none, ae=bool(a.ae_email) or a.ae_none))
         totals = {d: n for d, n in s.execute(
             select(CustomerAccount.deployment, func.count())
-            .group_by(CustomerAccount.deployment)).tuples() if d}
+            .group_by(CustomerAccount.deployment)) if d}
         result = rules.completeness(facts)
         return ListStatus(
             ready=result.ready, problems=result.problems,

@@ -54,7 +54,7 @@ def customer_versions(h: Herald, s: Session, inc: Incident) -> dict[str, DraftVe
     rows = s.execute(select(Draft, DraftVersion)
                      .join(DraftVersion, (DraftVersion.draft_id == Draft.id)
                            & (DraftVersion.number == Draft.latest))
-                     .where(Draft.incident_id == inc.id)).tuples().all()
+                     .where(Draft.incident_id == inc.id)).all()
     return {d.kind: v for d, v in rows
             if d.kind not in kinds or pack.get(d.kind).audience == "customer"}
 
