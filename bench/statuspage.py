@@ -229,14 +229,18 @@ def start_nginx(root: Path, site: Path, port: int) -> subprocess.Popen[bytes]:
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
-def start_herald(home: Path, port: int) -> subprocess.Popen[bytes]:
-    """`herald serve` (uvicorn, one process) on the seeded folder."""
+def start_herald(home: Path, port: int, *, worker: bool) -> subprocess.Popen[bytes]:
+    """`herald serve` (uvicorn, one process) on the seeded folder; the worker runs in the
+    same process only when asked (a busy site runs `herald worker` apart)."""
     herald = Path(sys.executable).parent / "herald"
     env = {**os.environ, "HERALD_HOME": str(home), "HERALD_LOG_LEVEL": "INFO",
            "HERALD_BASE_URL": f"http://127.0.0.1:{port}"}  # the default log level
     env.pop("HERALD_DATABASE_URL", None)
-    return subprocess.Popen([str(herald), "serve", "--host", "127.0.0.1", "--port", str(port)],
-                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    command = [str(herald), "serve", "--host", "127.0.0.1", "--port", str(port)]
+    if not worker:
+        command.append("--no-worker")
+    return subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
 
 
 def stop(process: subprocess.Popen[bytes]) -> None:
@@ -257,6 +261,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--connections", type=int, default=100, help="concurrent connections")
     ap.add_argument("--rounds", type=int, default=3, help="rounds over the four URLs (max 10)")
     ap.add_argument("--wrk-threads", type=int, default=2, help="wrk threads (default 2)")
+    ap.add_argument("--with-worker", action="store_true",
+                    help="let `herald serve` run the worker in its process (its default)")
     ap.add_argument("--python-load", action="store_true",
                     help="use the asyncio load generator even when wrk is installed")
     args = ap.parse_args(argv)
@@ -280,7 +286,8 @@ def main(argv: list[str] | None = None) -> int:
         site = root / "site"
         status_page.export(h, site)
         db.dispose()
-        servers = [start_herald(home, herald_port), start_nginx(root, site, nginx_port)]
+        servers = [start_herald(home, herald_port, worker=args.with_worker),
+                   start_nginx(root, site, nginx_port)]
         try:
             wait_up(f"http://127.0.0.1:{herald_port}/status/")
             wait_up(f"http://127.0.0.1:{nginx_port}/status/")
@@ -303,8 +310,9 @@ def main(argv: list[str] | None = None) -> int:
             for server in servers:
                 stop(server)
     tool = "wrk" if load is run_wrk else "asyncio+httpx"
+    worker = "worker embedded" if args.with_worker else "--no-worker"
     print(f"# status page load: {args.connections} connections, {rounds} rounds of {seconds} s "
-          f"per URL (medians), {tool}; "
+          f"per URL (medians), {tool}, herald serve {worker}; "
           f"Python {platform.python_version()}, {os.cpu_count()} cores, "
           f"load average {os.getloadavg()[0]:.1f}")
     print(f"{'what':<22} {'requests':>9} {'req/s':>9} {'p50 ms':>7} {'p99 ms':>8} "
