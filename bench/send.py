@@ -18,7 +18,7 @@ Scenarios, each printed as a ratio naive time / Herald time (how many times fast
   b  the sink delays every reply by 20 ms        target: Herald >= 4x
   memory  Herald alone with 100,000 recipients   target: peak RSS < 200 MB
 
-    .venv/bin/python -m bench.send                       # 10,000 emails; b takes ~25 minutes
+    .venv/bin/python -m bench.send                       # 10,000 emails; b takes ~30 minutes
     .venv/bin/python -m bench.send --quick               # 2,000 / 500 / 20,000: a few minutes
     .venv/bin/python -m bench.send --scenarios a --recipients 3000 --profile
 
