@@ -29,8 +29,10 @@ def post_due_chat(h: Herald, worker: str, chat: ChatChannel, *, batch: int = 10)
                 outcome = outbox.Outcome(row.id, receipt.outcome,
                                          receipt.detail or receipt.outcome, row.attempts,
                                          delay=receipt.retry_after, link=receipt.link)
-            kept = outbox.finish(h, worker, [outcome])  # 0: recovered by another worker
-            if kept != 0 and outcome.state == "sent":
-                record_posts(h, [outcome])
+            kept = outbox.finish(h, worker, [outcome])
             handled += 1
+            if kept == 0:  # another worker took our claims back: posting on would duplicate
+                return handled
+            if outcome.state == "sent":
+                record_posts(h, [outcome])
     return handled
