@@ -146,7 +146,7 @@ def measure(timed: Timed, targets: list[Target], n: int) -> None:
 
 
 def bench_backend(name: str, url: str, home: Path, n: int, profile: str | None,
-                  only: str | None = None) -> tuple[list[Figure], Figure, float, str]:
+                  only: str | None = None, sql: str | None = None) -> tuple[list[Figure], Figure, float, str]:
     """Seed one database and time every page; returns figures, baseline, seed time, version."""
     db = Database(url)
     db.migrate()
@@ -164,6 +164,9 @@ def bench_backend(name: str, url: str, home: Path, n: int, profile: str | None,
     admin = _client(h, timed, ADMIN)
     token = accounts.create_api_token(h, MESSENGER, "bench", actor=MESSENGER)
     api = {"authorization": f"Bearer {token}"}
+    if sql:
+        _show_sql(db, sql.replace("{ref}", seeded.normal), *_who_may_open(
+            sql.replace("{ref}", seeded.normal), support, admin, api))
     if profile:
         _profile(app, profile.replace("{ref}", seeded.normal), support.cookies["herald_session"],
                  api)
@@ -208,6 +211,25 @@ def _client(h: Herald, timed: Timed, email: str) -> TestClient:
     session, _ = accounts.log_in(h, email=email, password=PASSWORD, ip="127.0.0.1")
     client.cookies.set("herald_session", session)
     return client
+
+
+def _show_sql(db: Database, url: str, client: TestClient,
+              headers: dict[str, str] | None) -> None:
+    """Print the statements one request of the URL runs, in order."""
+    seen: list[str] = []
+
+    def log(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        seen.append(" ".join(statement.split())[:160])
+
+    client.get(url, headers=headers)  # warm caches first
+    event.listen(db.engine, "before_cursor_execute", log)
+    try:
+        client.get(url, headers=headers)
+    finally:
+        event.remove(db.engine, "before_cursor_execute", log)
+    print(f"--- {len(seen)} statements for {url} ---")
+    for number, statement in enumerate(seen, 1):
+        print(f"{number:3} {statement}")
 
 
 def _profile(app: ASGIApp, url: str, cookie: str, api: dict[str, str]) -> None:
@@ -304,6 +326,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-pg", action="store_true", help="SQLite only")
     parser.add_argument("--profile", help="cProfile this URL path first ({ref} is filled)")
     parser.add_argument("--only", help="measure only URLs matching this regular expression")
+    parser.add_argument("--sql", help="print the statements one request of this URL path runs "
+                                      "({ref} is filled)")
     args = parser.parse_args(argv)
     print(f"Herald page benchmark, {NOW:%Y-%m-%d} data; machine: {platform.platform()}, "
           f"{os.cpu_count()} CPUs, Python {platform.python_version()}, load average "
@@ -317,7 +341,7 @@ def main(argv: list[str] | None = None) -> int:
         ok = True
         for name, url, home in backends:
             figures, baseline, _, version = bench_backend(name, url, home, args.n, args.profile,
-                                                          args.only)
+                                                          args.only, args.sql)
             ok &= report(name, version, figures, baseline, args.n)
     print(f"\nLoad average at the end: {os.getloadavg()[0]:.1f}")
     return 0 if ok else 1

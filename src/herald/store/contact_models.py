@@ -42,7 +42,8 @@ class Contact(Base):
 
     __tablename__ = "contacts"
     id: Mapped[int] = mapped_column(primary_key=True)
-    account_id: Mapped[int] = mapped_column(ForeignKey("customer_accounts.id"), index=True)
+    # No index of its own: uq_contacts_account_email starts with it.
+    account_id: Mapped[int] = mapped_column(ForeignKey("customer_accounts.id"))
     name: Mapped[str] = mapped_column(String(300), default="")
     email: Mapped[str] = mapped_column(String(320))
     incident_contact: Mapped[bool] = mapped_column(Boolean, default=False)
