@@ -264,10 +264,10 @@ class _State:
             by_key = {f"id:{crm_id}": account_id for account_id, crm_id in s.execute(
                 select(CustomerAccount.id, CustomerAccount.crm_id)
                 .where(CustomerAccount.crm_id.is_not(None)))}
-            # An address at several accounts belongs to the first one stored.
-            for email, account_id in s.execute(select(Contact.email, Contact.account_id)
-                                               .order_by(Contact.id)):
-                by_email.setdefault(email, account_id)
+            # An address at several accounts belongs to the first one stored: read newest
+            # first, the first stored is the last one written into the dict.
+            by_email = dict(s.execute(select(Contact.email, Contact.account_id)
+                                      .order_by(Contact.id.desc())).all())
         domains: dict[str, int] = dict(s.execute(
             select(AccountDomain.domain, AccountDomain.account_id)).all())
         marks: dict[int, str] = dict(s.execute(
@@ -352,22 +352,6 @@ def _plan_crm(records: list[CrmRecord], st: _State) -> _Plan:
     return plan
 
 
-def _match(r: EngineeringRecord, st: _State) -> tuple[int | None, str]:
-    """Find the account of an engineering row: by id, exact email, email domain, or domain."""
-    if r.crm_id and (found := st.by_key.get(f"id:{r.crm_id}")):
-        return found, "account id"
-    domains = st.domains
-    if r.email:
-        if (found := st.by_email.get(r.email)) is not None:
-            return found, "email"
-        if (found := _by_domain(email_domain(r.email), domains)) is not None:
-            return found, "email domain"
-    for domain in r.domains:
-        if (found := _by_domain(domain, domains)) is not None:
-            return found, "domain"
-    return None, ""
-
-
 def _by_domain(host: str, domains: dict[str, int]) -> int | None:
     """The account of a host: the host itself, then each parent domain, in the order of
     `domain_candidates` (without making the list: most hosts are found at once)."""
@@ -380,11 +364,22 @@ def _by_domain(host: str, domains: dict[str, int]) -> int | None:
 
 def _plan_engineering(records: list[EngineeringRecord], st: _State,
                       unmatched: list[Unmatched]) -> _Plan:
+    """Match each row to an account (by id, exact email, email domain, then its domains) and
+    mark the accounts impacted; later rows of a matched account are merged into the first."""
     plan = _Plan()
     first_line: dict[int, int] = {}
     yes = Impact.YES.value
-    for r in records:
-        account_id, _how = _match(r, st)
+    by_key, by_email, domains, marks = st.by_key, st.by_email, st.domains, st.marks
+    for r in records:  # the matching is inline: this loop runs once per row of a large list
+        account_id = by_key.get(f"id:{r.crm_id}") if r.crm_id else None
+        if account_id is None and r.email:
+            account_id = by_email.get(r.email)
+            if account_id is None:
+                account_id = _by_domain(email_domain(r.email), domains)
+        if account_id is None:
+            for domain in r.domains:
+                if (account_id := _by_domain(domain, domains)) is not None:
+                    break
         if account_id is None:
             unmatched.append(Unmatched(line=r.line, value=r.value))
             continue
@@ -393,7 +388,7 @@ def _plan_engineering(records: list[EngineeringRecord], st: _State,
             plan.merge(r.line, "same account as line", r.value, first)
             continue
         first_line[account_id] = r.line
-        if st.marks.get(account_id) == yes:
+        if marks.get(account_id) == yes:
             plan.merge(r.line, "account already marked impacted", r.value)
             continue
         plan.marks[f"#{account_id}"] = yes

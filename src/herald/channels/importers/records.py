@@ -10,6 +10,7 @@ from herald.channels.importers.layout import (
     CRM_ALIASES,
     ENGINEERING_ALIASES,
     Layout,
+    could_be_noise,
     find_layout,
     noise,
 )
@@ -115,11 +116,13 @@ def _data_rows(sheet: Sheet, layout: Layout, out: Parsed[Any]) -> list[tuple[int
         if cells is None:
             out.rejected.append(Rejected(line, "unreadable CSV line (broken quoting)", ""))
             continue
-        why = noise(cells, after_blank and several_columns)
-        if why:
-            out.ignored.append(Ignored(line, why))
-            after_blank = after_blank or why == "blank line"
-            continue
+        first = next(filter(None, cells), "")
+        if could_be_noise(first) or (after_blank and several_columns):
+            why = noise(cells, after_blank and several_columns)
+            if why:
+                out.ignored.append(Ignored(line, why))
+                after_blank = after_blank or why == "blank line"
+                continue
         if cells == headers:
             out.ignored.append(Ignored(line, "repeated header line"))
             continue
