@@ -141,11 +141,11 @@ def parse_crm(sheet: Sheet, mapping: dict[str, str] | None = None) -> Parsed[Crm
     pick = layout.picker(_CRM_FIELDS)
     # The account team's addresses and names, a report's websites and deployment types repeat
     # on row after row: each distinct text is checked once per file.
-    team_emails: dict[str, str | None] = {}
-    domains: dict[str, str | None] = {}
-    lines: dict[str, str] = {}
-    deployments: dict[str, Deployment | None] = {}
-    flags: dict[str, bool] = {}
+    team_emails = _Memo(clean_email)
+    domains = _Memo(clean_domain)
+    lines = _Memo(_one_line)
+    deployments = _Memo(parse_deployment)
+    flags = _Memo(parse_flag)
     reject = out.rejected.append
     add = out.records.append
     shortest_limit = min(_LONGEST.values())
@@ -159,15 +159,15 @@ def parse_crm(sheet: Sheet, mapping: dict[str, str] | None = None) -> Parsed[Crm
         if raw_email and email is None:
             reject(Rejected(line, f"invalid email {raw_email!r}", _value(cells)))
             continue
-        ce_email = _cached(team_emails, clean_email, raw_ce) if raw_ce else None
+        ce_email = team_emails[raw_ce] if raw_ce else None
         if raw_ce and ce_email is None and raw_ce.lower() not in _NO_ONE:
             reject(Rejected(line, f"invalid CE email {raw_ce!r}", _value(cells)))
             continue
-        ae_email = _cached(team_emails, clean_email, raw_ae) if raw_ae else None
+        ae_email = team_emails[raw_ae] if raw_ae else None
         if raw_ae and ae_email is None and raw_ae.lower() not in _NO_ONE:
             reject(Rejected(line, f"invalid AE email {raw_ae!r}", _value(cells)))
             continue
-        deployment = _cached(deployments, parse_deployment, raw_dep)
+        deployment = deployments[raw_dep]
         if raw_dep and deployment is None:
             reject(Rejected(line, f"unknown deployment type {raw_dep!r} (self-hosted or cloud)",
                             _value(cells)))
@@ -180,9 +180,9 @@ def parse_crm(sheet: Sheet, mapping: dict[str, str] | None = None) -> Parsed[Crm
             continue
         contact = _one_line(contact_name or (f"{first} {last}" if first and last
                                              else first or last))
-        account_name = _cached(lines, _one_line, name or crm_id)
-        ce_name = _cached(lines, _one_line, ce_name)
-        ae_name = _cached(lines, _one_line, ae_name)
+        account_name = lines[name or crm_id]
+        ce_name = lines[ce_name]
+        ae_name = lines[ae_name]
         if max(len(crm_id), len(account_name), len(contact), len(ce_name),
                len(ae_name)) > shortest_limit:
             texts = {"account id": crm_id, "account name": account_name,
@@ -194,9 +194,9 @@ def parse_crm(sheet: Sheet, mapping: dict[str, str] | None = None) -> Parsed[Crm
                 continue
         add(CrmRecord(
             line, crm_id or None, account_name,
-            _cached(domains, clean_domain, raw_domain) or (
+            domains[raw_domain] or (
                 email.rpartition("@")[2] if email and not crm_id and not name else None),
-            deployment, contact, email, _cached(flags, parse_flag, raw_flag), ce_name, ce_email,
+            deployment, contact, email, flags[raw_flag], ce_name, ce_email,
             ae_name, ae_email, impact))
     return out
 
@@ -243,12 +243,16 @@ _NO_ONE = {"none", "n/a", "-"}  # an account-team column saying there is nobody,
 T = TypeVar("T")
 
 
-def _cached(seen: dict[str, T], convert: Callable[[str], T], text: str) -> T:
-    """convert(text), computed once per distinct text (for values that repeat row after row)."""
-    try:
-        return seen[text]
-    except KeyError:
-        seen[text] = result = convert(text)
+class _Memo(dict[str, T]):
+    """convert(text) by text, computed once per distinct text (for values that repeat row after
+    row); a hit is a plain dict lookup, with no Python call."""
+
+    def __init__(self, convert: Callable[[str], T]) -> None:
+        super().__init__()
+        self.convert = convert
+
+    def __missing__(self, text: str) -> T:
+        self[text] = result = self.convert(text)
         return result
 
 
