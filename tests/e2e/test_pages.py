@@ -178,3 +178,15 @@ def test_a_viewer_sees_the_incident_without_forms(h: Herald) -> None:
     assert "/steps/1/done" not in page.text and "/roles" not in page.text
     r = c.post(f"/incidents/{ref}/steps/1/done", data={"csrf_token": _token(page.text)})
     assert r.status_code == 403
+
+
+def test_a_viewer_holding_a_role_gets_the_forms_of_that_incident(h: Herald) -> None:
+    ref = new_incident(h)
+    c = _client(h, "watcher@example.com", roles=["viewer"])
+    incidents.set_role(h, ref, "buddy", "watcher@example.com", actor=MESSENGER)
+    for tab in ("/plan", "/reviews", ""):  # the tabs with the role form
+        page = c.get(f"/incidents/{ref}{tab}")
+        assert page.status_code == 200 and "Put someone in a role" in page.text, tab
+    r = c.post(f"/incidents/{ref}/steps/1/done", data={"csrf_token": _token(page.text)},
+               follow_redirects=False)
+    assert r.status_code == 303

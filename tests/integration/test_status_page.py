@@ -15,7 +15,7 @@ from sqlalchemy import select
 
 from herald.clock import FixedClock
 from herald.errors import InvalidInput, Refused
-from herald.services import incidents, status_page, status_posts
+from herald.services import incidents, status_page, status_posts, views
 from herald.services.context import Herald
 from herald.store.outbox_models import OutboxItem
 from herald.store.status_models import StatusPost
@@ -181,6 +181,8 @@ def test_follow_ups_fall_due_every_30_minutes_and_remind_through_chat(
     assert not status_posts.status_due(h, ref).overdue
     clock.advance(seconds=1)  # exactly 30 minutes: due
     assert status_posts.status_due(h, ref).overdue
+    header = status_posts.due_of(h, views.incident_detail(h, ref).id, security=False)
+    assert header == status_posts.status_due(h, ref)  # what the incident pages show
     assert status_page.remind_due_posts(h) == 1
     assert status_page.remind_due_posts(h) == 0  # once per due time
     clock.advance(minutes=29)
@@ -225,6 +227,8 @@ def test_reminders_go_to_the_incident_channel_and_never_for_resolved_or_security
     incidents.set_security(h, secret, on=True, actor=MESSENGER)  # a leak after all
     clock.advance(minutes=45)
     assert status_posts.status_due(h, secret).next_due is None
+    assert status_posts.due_of(h, views.incident_detail(h, secret).id,
+                               security=True).next_due is None
     assert status_page.remind_due_posts(h) == 1
     with h.db.sessions() as s:
         (row,) = s.scalars(select(OutboxItem).where(OutboxItem.kind == "chat")).all()

@@ -8,19 +8,24 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import flag_modified
+from sqlalchemy.orm.interfaces import ORMOption
 
 from herald.domain.incident import looks_like_number, normalize_email, parse_number
 from herald.errors import Conflict, InvalidInput, NotFound
 from herald.store.models import AuditEntry, Incident, Person, RoleAssignment
 
 
-def find_incident(session: Session, ref: str | int) -> Incident:
-    """Find an incident by number ('inc-42') or id ('7'); NotFound names what was asked."""
+def find_incident(session: Session, ref: str | int, *options: ORMOption) -> Incident:
+    """Find an incident by number ('inc-42') or id ('7'); NotFound names what was asked.
+
+    `options` are loader options (e.g. its roles joined in, one round trip instead of two)."""
     text = str(ref).strip()
     if looks_like_number(text):
-        found = session.scalar(select(Incident).where(Incident.number == parse_number(text)))
+        q = select(Incident).where(Incident.number == parse_number(text)).options(*options)
+        # unique(): a joined collection repeats the incident row once per related row
+        found = session.execute(q).unique().scalar_one_or_none()
     elif text.removeprefix("#").isdigit():
-        found = session.get(Incident, int(text.removeprefix("#")))
+        found = session.get(Incident, int(text.removeprefix("#")), options=options)
     else:
         raise InvalidInput(
             f"incident reference {text!r} is neither a number (inc-42) nor an id (7)"

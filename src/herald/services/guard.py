@@ -2,13 +2,30 @@
 
 from __future__ import annotations
 
-from sqlalchemy.orm import Session
+from dataclasses import dataclass
+
+from sqlalchemy.orm import Session, joinedload
 
 from herald.domain.access import Viewer, can_act, can_see
 from herald.errors import Forbidden, NotFound
 from herald.services.common import find_incident
 from herald.services.context import Herald
 from herald.store.models import Incident
+
+
+@dataclass(frozen=True)
+class Access:
+    """What deciding an incident's visibility learnt, so a request need not ask again."""
+
+    incident_id: int
+    security: bool
+    members: tuple[str, ...]
+    may_act: bool
+
+    def require_act(self) -> None:
+        """Forbidden when the viewer may see the incident but not change it."""
+        if not self.may_act:
+            raise Forbidden("your account may view this incident but not change it")
 
 
 def members(inc: Incident) -> list[str]:
@@ -19,15 +36,21 @@ def members(inc: Incident) -> list[str]:
 
 def visible_incident(s: Session, ref: str, viewer: Viewer | None) -> Incident:
     """The incident, or NotFound when the viewer may not know of it (same answer as missing)."""
-    inc = find_incident(s, ref)
+    # Its roles come in the same statement: visibility needs them, and so do most callers.
+    inc = find_incident(s, ref, joinedload(Incident.roles))
     if not can_see(security=inc.security, members=members(inc), viewer=viewer):
         raise NotFound(f"no incident {ref!r}")
     return inc
 
 
-def authorize(h: Herald, ref: str, viewer: Viewer | None, *, act: bool = False) -> None:
-    """NotFound when the viewer may not know of the incident; Forbidden when they may not act."""
+def authorize(h: Herald, ref: str, viewer: Viewer | None, *, act: bool = False) -> Access:
+    """NotFound when the viewer may not know of the incident; Forbidden when `act` and they
+    may not change it. Returns what was learnt, whether they may change it included."""
     with h.db.sessions() as s:
         inc = visible_incident(s, ref, viewer)
-        if act and not can_act(members=members(inc), viewer=viewer):
-            raise Forbidden("your account may view this incident but not change it")
+        people = tuple(members(inc))
+        access = Access(incident_id=inc.id, security=inc.security, members=people,
+                        may_act=can_act(members=people, viewer=viewer))
+    if act:
+        access.require_act()
+    return access

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from herald.domain.access import Viewer, can_act, can_mark
 from herald.errors import Forbidden
@@ -12,10 +12,9 @@ from herald.services.guard import members, visible_incident
 from herald.store.contact_models import ImpactMark
 
 
-def marker(h: Herald, ref: str, viewer: Viewer | None) -> Callable[[str | None], bool]:
-    """Whether this viewer may mark an account with a given CE email (for showing buttons)."""
-    with h.db.sessions() as s:
-        people = members(visible_incident(s, ref, viewer))
+def marker(viewer: Viewer | None, people: Sequence[str]) -> Callable[[str | None], bool]:
+    """Whether this viewer may mark an account with a given CE email (for showing buttons),
+    given the incident's members (the page's guard has read them already)."""
     return lambda ce_email: can_mark(viewer, people, ce_email)
 
 

@@ -61,8 +61,8 @@ def _template_kind(kind: rules.PostKind, posted: list[rules.PostKind], must_act:
     return f"status_{kind.value.replace('-', '_')}"
 
 
-def _posted(s: Session, inc: Incident) -> list[StatusPost]:
-    return list(s.scalars(select(StatusPost).where(StatusPost.incident_id == inc.id)
+def _posted(s: Session, incident_id: int) -> list[StatusPost]:
+    return list(s.scalars(select(StatusPost).where(StatusPost.incident_id == incident_id)
                           .order_by(StatusPost.id)))
 
 
@@ -91,7 +91,7 @@ def post_status(
         if inc.security:  # before anything else, so not even the shares are read
             raise Refused("security incidents never go on the status page")
         _allowed, recommended, reason = _recommendation(h, inc)
-        posts = _posted(s, inc)
+        posts = _posted(s, inc.id)
         kinds = [rules.PostKind(p.kind) for p in posts]
         rules.check_post(which, kinds, security=inc.security, recommended=recommended,
                          override=override)
@@ -185,7 +185,7 @@ def status_plan(h: Herald, ref: str, *, viewer: Viewer | None = None) -> StatusP
     """The incident's posts, what may come next, and when the next follow-up is due."""
     with h.db.sessions() as s:
         inc = visible_incident(s, ref, viewer)
-        posts = _posted(s, inc)
+        posts = _posted(s, inc.id)
         allowed, recommended, reason = _recommendation(h, inc)
         kinds = [rules.PostKind(p.kind) for p in posts]
         due = rules.next_due([(rules.PostKind(p.kind), p.posted_at) for p in posts])
@@ -207,8 +207,18 @@ def status_due(h: Herald, ref: str) -> StatusDue:
     """A light look at the next follow-up's due time (no recommendation is worked out)."""
     with h.db.sessions() as s:
         inc = find_incident(s, ref)
-        if inc.security:
-            return StatusDue(next_due=None, overdue=False)
-        posts = _posted(s, inc)
-        due = rules.next_due([(rules.PostKind(p.kind), p.posted_at) for p in posts])
-        return StatusDue(next_due=due, overdue=bool(due and due <= h.clock.now()))
+        return _due(h, s, inc.id, inc.security)
+
+
+def due_of(h: Herald, incident_id: int, *, security: bool) -> StatusDue:
+    """status_due of an incident already found (the page header knows its id and kind)."""
+    with h.db.sessions() as s:  # connects only if it reads
+        return _due(h, s, incident_id, security)
+
+
+def _due(h: Herald, s: Session, incident_id: int, security: bool) -> StatusDue:
+    if security:
+        return StatusDue(next_due=None, overdue=False)
+    posts = _posted(s, incident_id)
+    due = rules.next_due([(rules.PostKind(p.kind), p.posted_at) for p in posts])
+    return StatusDue(next_due=due, overdue=bool(due and due <= h.clock.now()))

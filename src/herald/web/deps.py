@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import Depends, Path, Request
 
 from herald.services.context import Herald
-from herald.services.guard import authorize
+from herald.services.guard import Access, authorize
 from herald.web.security import Caller, check_csrf, herald_of, require_caller
 
 RefPath = Annotated[str, Path(description="Incident number (inc-42) or id (7).")]
@@ -16,11 +16,13 @@ RefPath = Annotated[str, Path(description="Incident number (inc-42) or id (7).")
 
 @dataclass(frozen=True)
 class Seen:
-    """An incident the caller may see, with the Herald and the caller."""
+    """An incident the caller may see, with the Herald, the caller, and what the guard learnt
+    (whether they may change it, among others)."""
 
     h: Herald
     caller: Caller
     ref: str
+    access: Access
 
     @property
     def actor(self) -> str:
@@ -33,8 +35,7 @@ def seen_incident(
 ) -> Seen:
     """The incident if the caller may know of it; 404 otherwise (before any body is read)."""
     h = herald_of(request)
-    authorize(h, ref, caller.account.viewer)
-    return Seen(h, caller, ref)
+    return Seen(h, caller, ref, authorize(h, ref, caller.account.viewer))
 
 
 async def acting_incident(
@@ -42,10 +43,10 @@ async def acting_incident(
 ) -> Seen:
     """The incident if the caller may change it: 404 when hidden, 403 on a bad CSRF token."""
     h = herald_of(request)
-    authorize(h, ref, caller.account.viewer)
+    access = authorize(h, ref, caller.account.viewer)
     await check_csrf(request)
-    authorize(h, ref, caller.account.viewer, act=True)
-    return Seen(h, caller, ref)
+    access.require_act()
+    return Seen(h, caller, ref, access)
 
 
 async def marking_incident(
@@ -54,9 +55,9 @@ async def marking_incident(
     """An incident the caller may see, for marking accounts: 404 when hidden, 403 on a bad
     CSRF token. Who may mark which account is checked per account (services.marking)."""
     h = herald_of(request)
-    authorize(h, ref, caller.account.viewer)
+    access = authorize(h, ref, caller.account.viewer)
     await check_csrf(request)
-    return Seen(h, caller, ref)
+    return Seen(h, caller, ref, access)
 
 
 Viewing = Annotated[Seen, Depends(seen_incident)]

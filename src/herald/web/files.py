@@ -31,14 +31,14 @@ async def uploading_incident(
     """Like Acting, with the size limit checked before the upload is read: 404 when hidden,
     422 when too large, 403 on a bad CSRF token or for an account that may not act."""
     h = herald_of(request)
-    authorize(h, ref, caller.account.viewer)
+    access = authorize(h, ref, caller.account.viewer)
     size = request.headers.get("content-length", "")
     if size.isdigit() and int(size) > UPLOAD_LIMIT:
         raise InvalidInput(f"the upload is larger than {UPLOAD_LIMIT // 2**20} MB; split the "
                            "file or use `herald contacts import`")
     await check_csrf(request)
-    authorize(h, ref, caller.account.viewer, act=True)
-    return Seen(h, caller, ref)
+    access.require_act()
+    return Seen(h, caller, ref, access)
 
 
 Uploading = Annotated[Seen, Depends(uploading_incident)]

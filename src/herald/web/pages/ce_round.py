@@ -71,7 +71,7 @@ def ce_page(request: Request, seen: Viewing, ce_email: str) -> Response:
     condition = next((f.value for f in facts if f.key == "impact_condition"), None)
     return incident_page(request, seen, d, "ce_page.html", "contacts", condition=condition,
                          ce_email=ce_email.strip().lower(), group=found[0] if found else None,
-                         may_mark=marking.marker(seen.h, seen.ref, viewer))
+                         may_mark=marking.marker(viewer, seen.access.members))
 
 
 @router.post("/incidents/{ref}/contacts/ce/{ce_email}/marks")

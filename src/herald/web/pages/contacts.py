@@ -68,7 +68,7 @@ def contacts_page(
         request, seen, d, "contacts.html", "contacts", status=status,
         accounts=shown[(page - 1) * PAGE_SIZE:page * PAGE_SIZE], shown=len(shown),
         impact=impact, page=page, pages=pages,
-        may_mark=marking.marker(seen.h, seen.ref, viewer))
+        may_mark=marking.marker(viewer, seen.access.members))
 
 
 @router.post("/incidents/{ref}/contacts/marks")
