@@ -1,5 +1,6 @@
 """The need-to-know guard on SQLite and PostgreSQL: what authorize learns for the pages (who
-may act), and that deciding visibility reads the incident with its roles in one statement."""
+may act), that deciding visibility reads the incident with its roles in one statement, and
+that the Messages tab's blanks of every step, read at once, are each step's own."""
 
 from __future__ import annotations
 
@@ -11,8 +12,8 @@ import pytest
 from sqlalchemy import event
 
 from herald.domain.access import Viewer
-from herald.errors import Forbidden, NotFound
-from herald.services import incidents
+from herald.errors import Forbidden, NotFound, Refused
+from herald.services import chat, incidents
 from herald.services.context import Herald
 from herald.services.guard import authorize, visible_incident
 from tests.helpers import BUDDY, MESSENGER, new_incident, staff
@@ -72,3 +73,17 @@ def test_visibility_reads_the_incident_and_its_roles_in_one_statement(h: Herald)
             holders = sorted(r.person.email for r in inc.roles)
         assert holders == [BUDDY, MESSENGER] and len(seen) == 1, given
 
+
+def test_blanks_of_several_steps_at_once_match_each_step_alone(h: Herald) -> None:
+    for security, number in ((False, "inc-1"), (True, "inc-2")):
+        ref = new_incident(h, security=security, number=number)
+        each = {}
+        for step in chat.STEP_MESSAGES:
+            try:
+                each[step] = chat.step_blanks(h, ref, step)
+            except Refused:  # security-only messages on a normal incident
+                continue
+        assert chat.steps_blanks(h, ref, chat.STEP_MESSAGES) == each
+        assert (9 in each) is security
+    with pytest.raises(NotFound):
+        chat.steps_blanks(h, "inc-2", [1], viewer=WATCHER)

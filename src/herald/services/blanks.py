@@ -57,18 +57,18 @@ def incident_blanks(h: Herald, s: Session, inc: Incident) -> dict[str, Any]:
     if planned is not None:
         values["send_time_utc"] = planned.strftime("%H:%M")
         values["send_date"] = planned.strftime("%Y-%m-%d")
-    values["status_page_proposal"] = _proposal(h, inc)
+    values["status_page_proposal"] = _proposal(h, s, inc)
     messenger = current_role(inc, Role.MESSENGER.value)
     if messenger is not None:
         values["messenger_name"] = messenger.person.name or messenger.person.email
     return values
 
 
-def _proposal(h: Herald, inc: Incident) -> str:
+def _proposal(h: Herald, s: Session, inc: Incident) -> str:
     """The messenger's status page recommendation, in words, from the impact shares."""
-    from herald.services.contacts import list_status
+    from herald.services.contacts import status_of
 
-    status = list_status(h, label(inc))
+    status = status_of(s, inc.id)
     shares = {k: v.percent for k, v in status.shares.items() if v.total}
     advice = recommend(security=inc.security, shares=shares,
                        threshold=h.settings.status_page_threshold)

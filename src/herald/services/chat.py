@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
@@ -112,10 +113,13 @@ def _is_mention(blank: str) -> bool:
 
 
 def needed_blanks(h: Herald, s: Session, inc: Incident, kinds: list[str],
-                  extras: dict[str, str] | None = None) -> list[BlankNeed]:
-    """The blanks of these messages nobody has filled yet, each once, in template order."""
+                  extras: dict[str, str] | None = None,
+                  known: dict[str, Any] | None = None) -> list[BlankNeed]:
+    """The blanks of these messages nobody has filled yet, each once, in template order.
+
+    `known`: the incident's blanks, when the caller has already worked them out."""
     pack = pack_for(h)
-    known = incident_blanks(h, s, inc) | _clean(extras)
+    known = (incident_blanks(h, s, inc) if known is None else known) | _clean(extras)
     out: dict[str, str] = {}
     for kind in kinds:
         template = pack.get(kind)
@@ -189,6 +193,23 @@ def step_blanks(h: Herald, ref: str, step: int, *, viewer: Viewer | None = None,
     with h.db.sessions() as s:
         inc = visible_incident(s, ref, viewer)
         return needed_blanks(h, s, inc, step_kinds(inc, step), extras)
+
+
+def steps_blanks(h: Herald, ref: str, steps: Iterable[int], *,
+                 viewer: Viewer | None = None) -> dict[int, list[BlankNeed]]:
+    """step_blanks of several steps at once, in one session with the incident's blanks
+    worked out once; a step without messages for this incident is left out."""
+    with h.db.sessions() as s:
+        inc = visible_incident(s, ref, viewer)
+        known = incident_blanks(h, s, inc)
+        out = {}
+        for step in steps:
+            try:
+                kinds = step_kinds(inc, step)
+            except (InvalidInput, Refused):
+                continue
+            out[step] = needed_blanks(h, s, inc, kinds, known=known)
+        return out
 
 
 def post_step_messages(h: Herald, ref: str, step: int, *, actor: str,

@@ -199,37 +199,41 @@ def list_contacts(h: Herald, ref: str, *, viewer: Viewer | None = None,
 def list_status(h: Herald, ref: str, *, viewer: Viewer | None = None) -> ListStatus:
     """Ready or not (with every problem), impact shares per deployment type, counts."""
     with h.db.sessions() as s:
-        inc = visible_incident(s, ref, viewer)
-        facts = []
-        impacted_by_type: dict[str, int] = defaultdict(int)
-        counts: dict[str, int] = defaultdict(int)
-        recipients = 0
-        for a, people in _accounts(s, inc.id):
-            m = a
-            counts[m.impact] += 1
-            chosen = _recipients(people)
-            told = [c for c in people if c.id in chosen]
-            valid = [c for c in told if rules.clean_email(c.email)]
-            if m.impact == rules.Impact.YES.value:
-                recipients += len(valid)
-                if a.deployment:
-                    impacted_by_type[a.deployment] += 1
-            facts.append(rules.AccountFacts(
-                key=a.crm_id or f"#{a.id}", name=a.name, impact=rules.Impact(m.impact),
-                valid_emails=len(valid),
-                invalid_emails=tuple(c.email for c in told if not rules.clean_email(c.email)),
-                ce=bool(a.ce_email) or a.ce_none, ae=bool(a.ae_email) or a.ae_none))
-        totals = {d: n for d, n in s.execute(
-            select(CustomerAccount.deployment, func.count())
-            .group_by(CustomerAccount.deployment)) if d}
-        result = rules.completeness(facts)
-        return ListStatus(
-            ready=result.ready, problems=result.problems,
-            shares={sh.deployment: ShareView(deployment=sh.deployment, impacted=sh.impacted,
-                                             total=sh.total, percent=sh.percent)
-                    for sh in rules.shares(dict(impacted_by_type), totals)},
-            accounts={k: counts.get(k, 0) for k in ("yes", "no", "unknown")},
-            recipients=recipients)
+        return status_of(s, visible_incident(s, ref, viewer).id)
+
+
+def status_of(s: Session, incident_id: int) -> ListStatus:
+    """list_status in the caller's session, of an incident it has already found."""
+    facts = []
+    impacted_by_type: dict[str, int] = defaultdict(int)
+    counts: dict[str, int] = defaultdict(int)
+    recipients = 0
+    for a, people in _accounts(s, incident_id):
+        m = a
+        counts[m.impact] += 1
+        chosen = _recipients(people)
+        told = [c for c in people if c.id in chosen]
+        valid = [c for c in told if rules.clean_email(c.email)]
+        if m.impact == rules.Impact.YES.value:
+            recipients += len(valid)
+            if a.deployment:
+                impacted_by_type[a.deployment] += 1
+        facts.append(rules.AccountFacts(
+            key=a.crm_id or f"#{a.id}", name=a.name, impact=rules.Impact(m.impact),
+            valid_emails=len(valid),
+            invalid_emails=tuple(c.email for c in told if not rules.clean_email(c.email)),
+            ce=bool(a.ce_email) or a.ce_none, ae=bool(a.ae_email) or a.ae_none))
+    totals = {d: n for d, n in s.execute(
+        select(CustomerAccount.deployment, func.count())
+        .group_by(CustomerAccount.deployment)) if d}
+    result = rules.completeness(facts)
+    return ListStatus(
+        ready=result.ready, problems=result.problems,
+        shares={sh.deployment: ShareView(deployment=sh.deployment, impacted=sh.impacted,
+                                         total=sh.total, percent=sh.percent)
+                for sh in rules.shares(dict(impacted_by_type), totals)},
+        accounts={k: counts.get(k, 0) for k in ("yes", "no", "unknown")},
+        recipients=recipients)
 
 
 def unanswered_by_ce(h: Herald, ref: str) -> dict[str, list[str]]:

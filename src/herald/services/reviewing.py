@@ -89,7 +89,8 @@ def request_preview(h: Herald, ref: str, *, viewer: Viewer | None = None) -> Req
         messages = [MessagePlan(kind=k, title=pack.get(k).title, targets=pack.get(k).targets)
                     for k in kinds]
         known = incident_blanks(h, s, inc)
-        needs = [n for n in needed_blanks(h, s, inc, kinds) if n.name not in REQUEST_FIELDS]
+        needs = [n for n in needed_blanks(h, s, inc, kinds, known=known)
+                 if n.name not in REQUEST_FIELDS]
         versions = {k: v.number for k, v in customer_versions(h, s, inc).items()}
         problem = None if versions else ("write the customer drafts first (step 11): there "
                                          "is nothing to review")

@@ -15,8 +15,8 @@ from herald.domain.statuspage import recommend
 from herald.errors import InvalidInput, Refused
 from herald.services import status_page
 from herald.services.blanks import incident_blanks, pack_for
-from herald.services.common import actor_email, audit, find_incident, label, touch
-from herald.services.contacts import list_status
+from herald.services.common import actor_email, audit, find_incident, touch
+from herald.services.contacts import status_of
 from herald.services.context import Herald
 from herald.services.guard import visible_incident
 from herald.store.models import Fact, Incident, TimelineEvent
@@ -66,8 +66,8 @@ def _posted(s: Session, incident_id: int) -> list[StatusPost]:
                           .order_by(StatusPost.id)))
 
 
-def _recommendation(h: Herald, inc: Incident) -> tuple[bool, bool, str]:
-    shares = {k: v.percent for k, v in list_status(h, label(inc)).shares.items() if v.total}
+def _recommendation(h: Herald, s: Session, inc: Incident) -> tuple[bool, bool, str]:
+    shares = {k: v.percent for k, v in status_of(s, inc.id).shares.items() if v.total}
     advice = recommend(security=inc.security, shares=shares,
                        threshold=h.settings.status_page_threshold)
     return advice.allowed, advice.post, advice.reason
@@ -90,7 +90,7 @@ def post_status(
         inc = find_incident(s, ref)
         if inc.security:  # before anything else, so not even the shares are read
             raise Refused("security incidents never go on the status page")
-        _allowed, recommended, reason = _recommendation(h, inc)
+        _allowed, recommended, reason = _recommendation(h, s, inc)
         posts = _posted(s, inc.id)
         kinds = [rules.PostKind(p.kind) for p in posts]
         rules.check_post(which, kinds, security=inc.security, recommended=recommended,
@@ -186,7 +186,7 @@ def status_plan(h: Herald, ref: str, *, viewer: Viewer | None = None) -> StatusP
     with h.db.sessions() as s:
         inc = visible_incident(s, ref, viewer)
         posts = _posted(s, inc.id)
-        allowed, recommended, reason = _recommendation(h, inc)
+        allowed, recommended, reason = _recommendation(h, s, inc)
         kinds = [rules.PostKind(p.kind) for p in posts]
         due = rules.next_due([(rules.PostKind(p.kind), p.posted_at) for p in posts])
         return StatusPlan(allowed=allowed, recommended=recommended, reason=reason,

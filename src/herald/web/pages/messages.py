@@ -28,20 +28,20 @@ STEP_LABELS = {1: "Claim the incident", 5: "Ask for a buddy",
 def _step_forms(seen: Viewing, security: bool) -> list[dict[str, object]]:
     """Each step's queue form: its messages, where they go, and the blanks to type."""
     pack = pack_for(seen.h)
-    viewer = seen.caller.account.viewer
+    try:  # every step's blanks in one go: the incident's blanks are the same for each
+        needs = chat.steps_blanks(seen.h, seen.ref, chat.STEP_MESSAGES,
+                                  viewer=seen.caller.account.viewer)
+    except HeraldError:
+        needs = {}
     out = []
     for step, kinds in chat.STEP_MESSAGES.items():
         if not security and all(k in chat.SECURITY_ONLY for k in kinds):
             continue
         chosen = [k for k in kinds if security or k not in chat.SECURITY_ONLY]
-        try:
-            needs = chat.step_blanks(seen.h, seen.ref, step, viewer=viewer)
-        except HeraldError:
-            needs = []
         out.append({"step": step, "label": STEP_LABELS.get(step, f"Step {step}"),
                     "messages": [(pack.get(k).title.removeprefix("Chat: "),
                                   pack.get(k).targets) for k in chosen],
-                    "needs": needs})
+                    "needs": needs.get(step, [])})
     return out
 
 
