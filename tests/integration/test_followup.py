@@ -198,6 +198,8 @@ def test_the_summary_is_computed_from_the_record(h: Herald, clock: FixedClock,
     assert (m.customers_told, m.replies, m.faqs, m.postmortems_requested,
             m.postmortems_sent, m.overrides) == (4, 3, 2, 2, 1, 1)
     assert m.lines[0] == "Time from claim to the first customer email: 42 min"
+    # the Follow-up tab reads the three at once: the same as asking for each
+    assert wrapup.wrap_up(h, ref) == (wrapup.list_faq(h, ref), wrapup.postmortems(h, ref), m)
     assert "Post-mortems sent: 1 of 2 requested" in m.lines
     assert "Steps done out of order (overrides): 1" in m.lines
 

@@ -316,10 +316,11 @@ def queue(h: Herald, ref: str, *, viewer: Viewer | None = None) -> list[QueueIte
                                                Reply.item_id.is_not(None))
                            .order_by(Reply.id)):
             threads.setdefault(r.item_id or 0, []).append(_reply_view(r))
+        sent = {i.outbox_id for i in items}
+        emails = s.execute(select(OutboxItem.id, OutboxItem.payload).where(
+            OutboxItem.id.in_(sent))).all() if sent else []  # nothing sent yet: no query
         names = {row_id: str(((payload or {}).get("recipient") or {}).get("contact_name") or "")
-                 for row_id, payload in s.execute(select(OutboxItem.id, OutboxItem.payload)
-                                                  .where(OutboxItem.id.in_(
-                                                      {i.outbox_id for i in items})))}
+                 for row_id, payload in emails}
     order = {"open": 0, "pending": 2, "answered": 3, "closed": 4}
     out = []
     for i in items:
@@ -346,9 +347,10 @@ def parked(h: Herald, ref: str | None = None, *, viewer: Viewer | None = None
         if ref is not None:
             q = q.where(Reply.incident_id == visible_incident(s, ref, viewer).id)
         rows = s.scalars(q.order_by(Reply.id)).all()
-        customers = {i.id: f"{i.customer_name} <{i.customer_email}>" for i in s.scalars(
-            select(FollowUpItem).where(FollowUpItem.id.in_(
-                [r.candidate_item_id for r in rows if r.candidate_item_id])))}
+        candidates = [r.candidate_item_id for r in rows if r.candidate_item_id]
+        items = s.scalars(select(FollowUpItem).where(FollowUpItem.id.in_(
+            candidates))).all() if candidates else []  # no likely customer to name: no query
+        customers = {i.id: f"{i.customer_name} <{i.customer_email}>" for i in items}
         return [ParkedView(id=r.id, sender=r.sender, subject=r.subject, body=r.body,
                            received_at=r.received_at, reason=r.parked_reason or "",
                            candidate_item_id=r.candidate_item_id,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from typing import NamedTuple
 
 from pydantic import BaseModel, Field
 from sqlalchemy import func, insert, select
@@ -136,11 +137,14 @@ def propose_answer(h: Herald, ref: str, faq_id: int, answer: str, *, actor: str)
 def list_faq(h: Herald, ref: str, *, viewer: Viewer | None = None) -> list[FaqView]:
     """The incident's FAQ."""
     with h.db.sessions() as s:
-        inc = visible_incident(s, ref, viewer)
-        return [FaqView(id=e.id, question=e.question, answer=e.answer,
-                        confirmed_by=e.confirmed_by, confirmed_at=e.confirmed_at)
-                for e in s.scalars(select(FaqEntry).where(FaqEntry.incident_id == inc.id)
-                                   .order_by(FaqEntry.id))]
+        return _faq(s, visible_incident(s, ref, viewer).id)
+
+
+def _faq(s: Session, incident_id: int) -> list[FaqView]:
+    return [FaqView(id=e.id, question=e.question, answer=e.answer,
+                    confirmed_by=e.confirmed_by, confirmed_at=e.confirmed_at)
+            for e in s.scalars(select(FaqEntry).where(FaqEntry.incident_id == incident_id)
+                               .order_by(FaqEntry.id))]
 
 
 def request_postmortem_heads_up(h: Herald, ref: str, *, actor: str) -> int:
@@ -217,47 +221,53 @@ def _recipient(s: Session, item: FollowUpItem | None, req: PostmortemRequest) ->
 def postmortems(h: Herald, ref: str, *, viewer: Viewer | None = None) -> list[PostmortemView]:
     """Who asked for the post-mortem and whether it reached them."""
     with h.db.sessions() as s:
-        inc = visible_incident(s, ref, viewer)
-        out = []
-        for r in s.scalars(select(PostmortemRequest).where(PostmortemRequest.incident_id ==
-                                                           inc.id).order_by(PostmortemRequest.id)):
-            sent, state = None, "asked"
-            if r.outbox_key:
-                row = s.execute(select(OutboxItem.state, OutboxItem.done_at)
-                                .where(OutboxItem.key == r.outbox_key)).first()
-                if row is not None:
-                    state = row.state
-                    sent = row.done_at if row.state == "sent" else None
-            out.append(PostmortemView(customer_email=r.customer_email,
-                                      customer_name=r.customer_name,
-                                      requested_at=r.requested_at, sent_at=sent, state=state))
-        return out
+        return _postmortems(s, visible_incident(s, ref, viewer).id)
+
+
+def _postmortems(s: Session, incident_id: int) -> list[PostmortemView]:
+    out = []
+    for r in s.scalars(select(PostmortemRequest).where(PostmortemRequest.incident_id ==
+                                                       incident_id).order_by(PostmortemRequest.id)):
+        sent, state = None, "asked"
+        if r.outbox_key:
+            row = s.execute(select(OutboxItem.state, OutboxItem.done_at)
+                            .where(OutboxItem.key == r.outbox_key)).first()
+            if row is not None:
+                state = row.state
+                sent = row.done_at if row.state == "sent" else None
+        out.append(PostmortemView(customer_email=r.customer_email,
+                                  customer_name=r.customer_name,
+                                  requested_at=r.requested_at, sent_at=sent, state=state))
+    return out
 
 
 def summary(h: Herald, ref: str, *, viewer: Viewer | None = None) -> Summary:
     """The celebration's figures, computed from the record (timeline, outbox, follow-up)."""
     with h.db.sessions() as s:
-        inc = visible_incident(s, ref, viewer)
-        claimed = s.scalar(select(StepRecord.at).where(StepRecord.incident_id == inc.id,
-                                                       StepRecord.number == 1))
-        first = s.scalar(select(func.min(OutboxItem.done_at)).where(
-            OutboxItem.incident_id == inc.id, OutboxItem.state == "sent",
-            OutboxItem.key.like(f"email:{inc.id}:%")))
-        told = s.scalar(select(func.count()).select_from(OutboxItem).where(
-            OutboxItem.incident_id == inc.id, OutboxItem.state == "sent",
-            OutboxItem.key.like(f"email:{inc.id}:%"))) or 0
-        replies = s.scalar(select(func.count()).select_from(Reply).join(
-            FollowUpItem, FollowUpItem.id == Reply.item_id).where(
-            FollowUpItem.incident_id == inc.id)) or 0
-        faqs = s.scalar(select(func.count()).select_from(FaqEntry)
-                        .where(FaqEntry.incident_id == inc.id)) or 0
-        requested = s.scalar(select(func.count()).select_from(PostmortemRequest)
-                             .where(PostmortemRequest.incident_id == inc.id)) or 0
-        sent = s.scalar(select(func.count()).select_from(OutboxItem).where(
-            OutboxItem.incident_id == inc.id, OutboxItem.state == "sent",
-            OutboxItem.key.like(f"postmortem:{inc.id}:%"))) or 0
-        overrides = s.scalar(select(func.count()).select_from(StepRecord).where(
-            StepRecord.incident_id == inc.id, StepRecord.override_reason.is_not(None))) or 0
+        return _summary(s, visible_incident(s, ref, viewer).id)
+
+
+def _summary(s: Session, incident_id: int) -> Summary:
+    claimed = s.scalar(select(StepRecord.at).where(StepRecord.incident_id == incident_id,
+                                                   StepRecord.number == 1))
+    first = s.scalar(select(func.min(OutboxItem.done_at)).where(
+        OutboxItem.incident_id == incident_id, OutboxItem.state == "sent",
+        OutboxItem.key.like(f"email:{incident_id}:%")))
+    told = s.scalar(select(func.count()).select_from(OutboxItem).where(
+        OutboxItem.incident_id == incident_id, OutboxItem.state == "sent",
+        OutboxItem.key.like(f"email:{incident_id}:%"))) or 0
+    replies = s.scalar(select(func.count()).select_from(Reply).join(
+        FollowUpItem, FollowUpItem.id == Reply.item_id).where(
+        FollowUpItem.incident_id == incident_id)) or 0
+    faqs = s.scalar(select(func.count()).select_from(FaqEntry)
+                    .where(FaqEntry.incident_id == incident_id)) or 0
+    requested = s.scalar(select(func.count()).select_from(PostmortemRequest)
+                         .where(PostmortemRequest.incident_id == incident_id)) or 0
+    sent = s.scalar(select(func.count()).select_from(OutboxItem).where(
+        OutboxItem.incident_id == incident_id, OutboxItem.state == "sent",
+        OutboxItem.key.like(f"postmortem:{incident_id}:%"))) or 0
+    overrides = s.scalar(select(func.count()).select_from(StepRecord).where(
+        StepRecord.incident_id == incident_id, StepRecord.override_reason.is_not(None))) or 0
     return Summary(claim_to_first_email=(first - claimed) if first and claimed else None,
                    customers_told=int(told), replies=int(replies), faqs=int(faqs),
                    postmortems_sent=int(sent), postmortems_requested=int(requested),
@@ -266,13 +276,33 @@ def summary(h: Herald, ref: str, *, viewer: Viewer | None = None) -> Summary:
 
 def summary_view(h: Herald, ref: str, *, viewer: Viewer | None = None) -> SummaryView:
     """The summary for the API and the page."""
-    m = summary(h, ref, viewer=viewer)
+    return _summary_view(summary(h, ref, viewer=viewer))
+
+
+def _summary_view(m: Summary) -> SummaryView:
     return SummaryView(claim_to_first_email_seconds=m.claim_to_first_email.total_seconds()
                        if m.claim_to_first_email is not None else None,
                        customers_told=m.customers_told, replies=m.replies, faqs=m.faqs,
                        postmortems_sent=m.postmortems_sent,
                        postmortems_requested=m.postmortems_requested, overrides=m.overrides,
                        lines=m.lines())
+
+
+class WrapUp(NamedTuple):
+    """The FAQ, the post-mortem requests and the summary, read together."""
+
+    faq: list[FaqView]
+    postmortems: list[PostmortemView]
+    summary: SummaryView
+
+
+def wrap_up(h: Herald, ref: str, *, viewer: Viewer | None = None) -> WrapUp:
+    """list_faq, postmortems and summary_view at once: one session and one visibility check
+    instead of three (the Follow-up tab shows all of them)."""
+    with h.db.sessions() as s:
+        incident_id = visible_incident(s, ref, viewer).id
+        return WrapUp(_faq(s, incident_id), _postmortems(s, incident_id),
+                      _summary_view(_summary(s, incident_id)))
 
 
 # The wrap-up in the exported plan (sections appear once there is something to show) ---------

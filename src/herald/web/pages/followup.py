@@ -31,14 +31,13 @@ def followup_tab(request: Request, seen: Viewing) -> Response:
     viewer = seen.caller.account.viewer
     plan = views.plan(seen.h, seen.ref, viewer=viewer)
     items = followup.queue(seen.h, seen.ref, viewer=viewer)
-    faq = wrapup.list_faq(seen.h, seen.ref, viewer=viewer)
+    wrap = wrapup.wrap_up(seen.h, seen.ref, viewer=viewer)
     return incident_page(
         request, seen, plan.incident, "followup.html", "followup", items=items,
         waiting=sum(1 for i in items if i.state == "open"),
-        parked=followup.parked(seen.h, seen.ref, viewer=viewer), faq=faq,
-        answers=[f for f in faq if f.answer and f.confirmed_by],
-        postmortems=wrapup.postmortems(seen.h, seen.ref, viewer=viewer),
-        summary=wrapup.summary_view(seen.h, seen.ref, viewer=viewer), retro=plan.retro,
+        parked=followup.parked(seen.h, seen.ref, viewer=viewer), faq=wrap.faq,
+        answers=[f for f in wrap.faq if f.answer and f.confirmed_by],
+        postmortems=wrap.postmortems, summary=wrap.summary, retro=plan.retro,
         desk=seen.h.settings.tickets)
 
 
