@@ -146,7 +146,8 @@ def measure(timed: Timed, targets: list[Target], n: int) -> None:
 
 
 def bench_backend(name: str, url: str, home: Path, n: int, profile: str | None,
-                  only: str | None = None, sql: str | None = None) -> tuple[list[Figure], Figure, float, str]:
+                  only: str | None = None, sql: str | None = None
+                  ) -> tuple[list[Figure], Figure, float, str]:
     """Seed one database and time every page; returns figures, baseline, seed time, version."""
     db = Database(url)
     db.migrate()
