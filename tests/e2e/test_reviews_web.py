@@ -148,9 +148,18 @@ def test_the_reviews_tab_walks_step_14(world: World) -> None:
     assert "CS leadership asked for changes" in page and "Say which release fixes it" in page
 
     # The messenger edits; the approvals are void and shown so.
+    shown = re.search(r'name="reviewed" value="([^"]*)"',
+                      buddy.client.get(f"/incidents/{ref}/reviews").text)
+    assert shown is not None and shown.group(1) == f"{KIND}=1"
     d = drafts.get_draft(world.h, ref, KIND)
     drafts.save_draft(world.h, ref, KIND, body=d.body + "\n\nThe fix is in 5.2.1.",
                       subject=d.subject, base_version=d.version, actor=MESSENGER)
+    # A form loaded before the edit approves nothing: it says which versions it showed.
+    r = buddy.client.post(f"/incidents/{ref}/reviews/seats/buddy", data={
+        "decision": "approved", "reviewed": shown.group(1), "csrf_token": buddy.csrf})
+    assert "drafts changed since you read them" in r.text  # back on the tab, said so
+    assert next(s for s in reviews.review_status(world.h, ref).seats
+                if s.seat == "buddy").current is False
     page = text_of(me.get(f"/incidents/{ref}/reviews"))
     assert page.count("approved an earlier version: asked again") == 2
     assert "asked for changes on an earlier version" in page
@@ -226,7 +235,10 @@ def test_the_api_does_the_same(world: World) -> None:
                   {"decision": "changes"})
     assert r.status_code == 422 and "needs a comment" in r.json()["error"]
     r = world.api(BUDDY, "POST", f"/incidents/{ref}/reviews/seats/buddy",
-                  {"decision": "approved", "comment": "fine"})
+                  {"decision": "approved", "reviewed_versions": {KIND: 0}})
+    assert r.status_code == 409 and "drafts changed since you read them" in r.json()["error"]
+    r = world.api(BUDDY, "POST", f"/incidents/{ref}/reviews/seats/buddy",
+                  {"decision": "approved", "comment": "fine", "reviewed_versions": {KIND: 1}})
     assert r.status_code == 200
     assert next(s for s in r.json()["seats"] if s["seat"] == "buddy")["by"] == BUDDY
     r = world.api(MESSENGER, "PUT", f"/incidents/{ref}/reviews/legal-decision",

@@ -160,9 +160,11 @@ def test_steps_1_5_9_10_and_14_post_to_their_channels_with_their_mentions(
     # The review requests carry Approve / Request changes buttons for their seats.
     review = next(m for m in slack.posted(INCIDENT_CHANNEL) if m.get("blocks"))
     elements = review["blocks"][1]["elements"]
+    # Their value names the drafts the message asks about.
+    lead, sec = (f"inc-7:{x}:email_impact_known=1" for x in ("incident_lead", "security_lead"))
     assert [(e["action_id"], e["value"]) for e in elements] == [
-        ("review_approve", "inc-7:incident_lead"), ("review_changes", "inc-7:incident_lead"),
-        ("review_approve", "inc-7:security_lead"), ("review_changes", "inc-7:security_lead")]
+        ("review_approve", lead), ("review_changes", lead),
+        ("review_approve", sec), ("review_changes", sec)]
 
     # Every post is on the timeline with its permalink.
     rows = [r for r in views.timeline(h, ref) if r.key.startswith("post_")]
@@ -341,7 +343,8 @@ def test_button_clicks_record_the_decision_as_the_clicking_person(
     # The buttons Slack shows are the ones Herald posted.
     values = [e["value"] for m in slack.posted() if m.get("blocks")
               for e in m["blocks"][1]["elements"] if e["action_id"] == "review_approve"]
-    assert "inc-7:incident_lead" in values and "inc-7:security_lead" in values
+    assert {"inc-7:incident_lead:email_impact_known=1",
+            "inc-7:security_lead:email_impact_known=1"} <= set(values)
 
     r = app.slack.click("review_approve", "inc-7:incident_lead", "U0LIA")
     assert r.status_code == 200
@@ -360,6 +363,19 @@ def test_button_clicks_record_the_decision_as_the_clicking_person(
         app.slack.click("review_approve", f"inc-7:{name}", uid)
     assert app.slack.last_reply() == "Approved as security_lead. Ready to send."
     assert reviews.review_status(h, ref).ready
+
+
+def test_a_button_of_drafts_changed_since_the_request_approves_nothing(
+        h: Herald, app: App, slack: FakeSlack) -> None:
+    ref = staffed(h)
+    reviews.request_reviews(h, ref, actor=MESSENGER, extras=SEND)
+    post_all(h)
+    draft = drafts.get_draft(h, ref, "email_impact_known")
+    drafts.save_draft(h, ref, "email_impact_known", body=draft.body + "\n\nOne more line.",
+                      subject=draft.subject, base_version=draft.version, actor=MESSENGER)
+    app.slack.click("review_approve", "inc-7:incident_lead:email_impact_known=1", "U0LIA")
+    assert "drafts changed since you read them" in app.slack.last_reply()
+    assert seat(h, ref, "incident_lead").decision == "requested"
 
 
 def test_claiming_from_slack_takes_the_role_and_posts_the_claim(

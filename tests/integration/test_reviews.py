@@ -11,7 +11,7 @@ from sqlalchemy import delete, select
 
 from herald.channels.chat import ManualChat
 from herald.delivery.chat_lane import post_due_chat
-from herald.errors import Forbidden, InvalidInput, Refused
+from herald.errors import Conflict, Forbidden, InvalidInput, Refused
 from herald.services import chat, drafts, incidents, reviews
 from herald.services.common import find_incident
 from herald.services.context import Herald
@@ -61,6 +61,10 @@ def edit(h: Herald, ref: str, text: str = "\n\nOne more line.") -> None:
     draft = drafts.get_draft(h, ref, KIND)
     drafts.save_draft(h, ref, KIND, body=draft.body + text, subject=draft.subject,
                       base_version=draft.version, actor=MESSENGER)
+
+
+def seat_of(h: Herald, ref: str, name: str) -> reviews.SeatView:
+    return next(x for x in reviews.review_status(h, ref).seats if x.seat == name)
 
 
 def queued(h: Herald, ref: str, kind: str | None = None) -> list[chat.ChatItem]:
@@ -188,6 +192,32 @@ def test_changes_block_until_approved_on_the_new_version(h: Herald) -> None:
     assert approve(h, ref, "buddy", "cs_leadership", "incident_lead").ready
 
 
+def test_an_approval_of_drafts_that_changed_since_they_were_read_is_refused(h: Herald) -> None:
+    ref = under_review(h)
+    read = reviews.review_status(h, ref).versions
+    assert read == {KIND: 1}
+    edit(h, ref, "\n\nThe fix is in 5.2.1.")  # the messenger edits while the lead reads
+    with pytest.raises(Conflict, match=f"you read {KIND}=1, now {KIND}=2"):
+        reviews.decide(h, ref, "incident_lead", "approved", actor=LEAD, account_roles=[],
+                       reviewed=read)
+    assert seat_of(h, ref, "incident_lead").decision == "requested"
+    # Asking for changes on what they read still counts; approving what they now read works.
+    reviews.decide(h, ref, "buddy", "changes", actor=BUDDY, account_roles=[],
+                   comment="Say which release.", reviewed=read)
+    status = reviews.decide(h, ref, "incident_lead", "approved", actor=LEAD, account_roles=[],
+                            reviewed=reviews.review_status(h, ref).versions)
+    assert "incident lead has not approved" not in status.missing
+
+
+def test_versions_travel_as_a_token() -> None:
+    token = reviews.versions_token({"status_page": 2, "email_impact_known": 3})
+    assert token == "email_impact_known=3;status_page=2"
+    assert reviews.parse_versions_token(token) == {"email_impact_known": 3, "status_page": 2}
+    assert reviews.parse_versions_token("") == {}
+    with pytest.raises(InvalidInput, match="expected kind=number, got 'x=1a'"):
+        reviews.parse_versions_token("x=1a")
+
+
 def test_asking_again_keeps_approvals_of_the_same_drafts(h: Herald) -> None:
     ref = under_review(h)
     approve(h, ref, "buddy", "incident_lead")
@@ -238,8 +268,8 @@ def test_request_reviews_queues_every_message_in_its_channel_with_mentions(h: He
     with h.db.sessions() as s:  # the review requests carry Approve / Request changes
         buttons = {r.payload["kind"]: r.payload["buttons"] for r in s.scalars(
             select(OutboxItem).where(OutboxItem.kind == "chat"))}
-    assert [b["value"] for b in buttons["chat_review_support"]] == [
-        "inc-1:buddy", "inc-1:buddy", "inc-1:cs_leadership", "inc-1:cs_leadership"]
+    assert [b["value"] for b in buttons["chat_review_support"]] == [  # with the drafts asked
+        f"inc-1:{seat}:{KIND}=1" for seat in ("buddy", "buddy", "cs_leadership", "cs_leadership")]
     assert buttons["chat_inform_ce_no_help"] is None
 
 

@@ -88,18 +88,20 @@ REVIEW_SEATS = {"chat_review_support": ["buddy", "cs_leadership"],
                 "chat_review_marketing": ["marketing"], "chat_review_legal": ["legal"]}
 
 
-def _buttons(kind: str, ref: str, seats: list[str] | None = None
+def _buttons(kind: str, ref: str, seats: list[str] | None = None, versions: str | None = None
              ) -> list[dict[str, str]] | None:
+    """Approve / Request changes buttons per seat; their value carries the draft versions the
+    message asked about, so a click after the drafts changed approves nothing."""
     seats = seats or REVIEW_SEATS.get(kind)
     if not seats:
         return None
     out = []
     for seat in seats:
         name = seat.replace("_", " ")
-        out.append({"label": f"Approve ({name})", "action": "review_approve",
-                    "value": f"{ref}:{seat}"})
+        value = f"{ref}:{seat}" + (f":{versions}" if versions is not None else "")
+        out.append({"label": f"Approve ({name})", "action": "review_approve", "value": value})
         out.append({"label": f"Request changes ({name})", "action": "review_changes",
-                    "value": f"{ref}:{seat}"})
+                    "value": value})
     return out
 
 
@@ -163,7 +165,8 @@ def queue_messages(h: Herald, s: Session, inc: Incident, kinds: list[str], *, ac
                                        "purpose": purpose, "channel": channel, "text": text,
                                        "mentions": mentions,
                                        "buttons": _buttons(kind, ref,
-                                                           (payload or {}).get("seats")),
+                                                           (payload or {}).get("seats"),
+                                                           (payload or {}).get("versions")),
                                        **(payload or {})},
                               state="queued", attempts=0, next_attempt_at=now,
                               created_at=now)

@@ -17,7 +17,13 @@ from herald.services.blanks import incident_blanks, pack_for
 from herald.services.chat import BlankNeed, needed_blanks, queue_messages
 from herald.services.context import Herald
 from herald.services.guard import visible_incident
-from herald.services.reviews import _ce_helped, _legal, customer_versions, review_messages
+from herald.services.reviews import (
+    _ce_helped,
+    _legal,
+    customer_versions,
+    review_messages,
+    versions_token,
+)
 from herald.store.draft_models import ReviewEvent
 from herald.store.models import Incident
 from herald.store.outbox_models import OutboxItem, Send
@@ -178,6 +184,7 @@ def _remind_one(h: Herald, incident_id: int, interval: timedelta) -> int:
         for seat, why in due.items():
             by_purpose.setdefault(SEAT_PURPOSE[seat], {})[seat] = why
         ids: list[int] = []
+        current = versions_token({k: v.number for k, v in customer_versions(h, s, inc).items()})
         for purpose, seats in by_purpose.items():
             mentions = _mentions(h, s, inc, seats)
             ids += queue_messages(h, s, inc, [REMINDER], actor="herald",
@@ -185,7 +192,7 @@ def _remind_one(h: Herald, incident_id: int, interval: timedelta) -> int:
                                           "reason": "; ".join(sorted(set(seats.values())))},
                                   purposes={REMINDER: [purpose]},
                                   payload={"seats": [x.value for x in seats],
-                                           "mentions": mentions})
+                                           "mentions": mentions, "versions": current})
         return len(ids)
 
 

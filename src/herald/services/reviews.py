@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from herald.domain import reviews as rules
 from herald.domain.access import Viewer
-from herald.errors import Forbidden, InvalidInput, Refused
+from herald.errors import Conflict, Forbidden, InvalidInput, Refused
 from herald.proofread import check_blanks
 from herald.services.blanks import pack_for
 from herald.services.chat import queue_messages
@@ -134,7 +134,8 @@ def request_reviews(h: Herald, ref: str, *, actor: str,
                               versions=snapshot))
         queue_messages(h, s, inc, review_messages(inc.security, bool(_legal(s, inc)),
                                                   ce_helped=_ce_helped(s, inc)),
-                       actor=actor, extras=extras)
+                       actor=actor, extras=extras,
+                       payload={"versions": versions_token(snapshot)})
         event = s.scalar(select(TimelineEvent).where(TimelineEvent.incident_id == inc.id,
                                                      TimelineEvent.key == "reviews_requested"))
         if event is not None and event.completed_at is None:
@@ -145,9 +146,28 @@ def request_reviews(h: Herald, ref: str, *, actor: str,
         return [x.value for x in seats]
 
 
+def versions_token(versions: dict[str, int]) -> str:
+    """Draft versions as a form field or button value carries them: 'kind=3;other=1'."""
+    return ";".join(f"{kind}={n}" for kind, n in sorted(versions.items()))
+
+
+def parse_versions_token(text: str) -> dict[str, int]:
+    """The draft versions of `versions_token`; a malformed token is an InvalidInput."""
+    out: dict[str, int] = {}
+    for part in filter(None, text.split(";")):
+        kind, eq, number = part.partition("=")
+        if not eq or not kind or not number.isdigit():
+            raise InvalidInput(f"reviewed versions: expected kind=number, got {part!r}")
+        out[kind] = int(number)
+    return out
+
+
 def decide(h: Herald, ref: str, seat: str, decision: str, *, actor: str,
-           account_roles: list[str], comment: str | None = None) -> ReviewStatus:
-    """Approve, or ask for changes, for one seat, on the drafts as they are now."""
+           account_roles: list[str], comment: str | None = None,
+           reviewed: dict[str, int] | None = None) -> ReviewStatus:
+    """Approve, or ask for changes, for one seat, on the drafts as they are now. `reviewed`
+    is the draft versions the reviewer read: an approval is refused when they changed since,
+    so nobody approves a text they have not seen."""
     actor = actor_email(actor)
     try:
         which, answer = rules.Reviewer(seat), rules.Decision(decision)
@@ -172,6 +192,10 @@ def decide(h: Herald, ref: str, seat: str, decision: str, *, actor: str,
         if answer is rules.Decision.APPROVED and blocking:
             raise Refused("cannot approve: unfilled blanks in " + ", ".join(blocking))
         snapshot = {k: v.number for k, v in versions.items()}
+        if answer is rules.Decision.APPROVED and reviewed is not None and reviewed != snapshot:
+            raise Conflict("the drafts changed since you read them (you read "
+                           f"{versions_token(reviewed) or 'none'}, now "
+                           f"{versions_token(snapshot)}); read them again, then approve")
         s.add(ReviewEvent(incident_id=inc.id, seat=which.value, decision=answer.value,
                           by=actor, at=now, comment=(comment or "").strip() or None,
                           versions=snapshot))

@@ -66,12 +66,15 @@ def build(h: Herald) -> Any:
     @app.action("review_approve")
     def approve(ack: Any, body: dict[str, Any], respond: Any) -> None:
         ack()
-        ref, seat = str(body["actions"][0]["value"]).split(":", 1)
+        # ref:seat:versions (the drafts the message asked about; older buttons lack them)
+        ref, seat, *asked = str(body["actions"][0]["value"]).split(":", 2)
         try:
             who = account_of(body["user"]["id"])
             authorize(h, ref, who.viewer)  # need-to-know, as on the web
             st = reviews.decide(h, ref, seat, "approved", actor=who.email,
-                                account_roles=list(who.roles))
+                                account_roles=list(who.roles),
+                                reviewed=reviews.parse_versions_token(asked[0]) if asked
+                                else None)
             respond(f"Approved as {seat}. " + ("Ready to send." if st.ready
                                                else "Still: " + "; ".join(st.missing)))
         except HeraldError as exc:
@@ -80,7 +83,7 @@ def build(h: Herald) -> Any:
     @app.action("review_changes")
     def changes(ack: Any, body: dict[str, Any], respond: Any) -> None:
         ack()
-        ref, seat = str(body["actions"][0]["value"]).split(":", 1)
+        ref, seat = str(body["actions"][0]["value"]).split(":", 2)[:2]
         respond(f"Say what should change: /herald changes {ref} {seat} <your comment>")
 
     return app

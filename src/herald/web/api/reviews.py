@@ -52,6 +52,10 @@ class AnswerIn(Input):
     comment: str | None = Field(None, max_length=5000, description="What should change "
                                 "(required for changes), or a remark.",
                                 examples=["Say 5.2.1 fixes it, not 5.2."])
+    reviewed_versions: dict[str, int] | None = Field(
+        None, description="The draft versions you read (`versions` of the review status). "
+        "When given, an approval is refused with 409 if the drafts changed since.",
+        examples=[{"customer_email": 3}])
 
 
 class LegalIn(Input):
@@ -103,7 +107,8 @@ def answer_review(seen: Answering, seat: SeatPath, body: AnswerIn) -> ReviewStat
     answer is bound to the current draft versions: a later edit voids it."""
     account = seen.caller.account
     reviews.decide(seen.h, seen.ref, seat, body.decision, actor=seen.actor,
-                   account_roles=sorted(account.roles), comment=body.comment)
+                   account_roles=sorted(account.roles), comment=body.comment,
+                   reviewed=body.reviewed_versions)
     return reviews.review_status(seen.h, seen.ref)
 
 

@@ -45,7 +45,8 @@ def reviews_page(request: Request, seen: Viewing) -> Response:
     labels = {x.value: x.label for x in rules.Reviewer}
     return incident_page(request, seen, d, "reviews.html", "reviews", status=status,
                          preview=preview, mine=[(x.value, x.label) for x in mine],
-                         seat_labels=labels, asked={s.seat for s in status.seats if s.decision})
+                         seat_labels=labels, asked={s.seat for s in status.seats if s.decision},
+                         reviewed=reviews.versions_token(status.versions))
 
 
 def blanks_from(form: dict[str, object]) -> dict[str, str]:
@@ -73,11 +74,14 @@ async def request_reviews(
 
 @router.post("/incidents/{ref}/reviews/seats/{seat}")
 def answer(request: Request, seen: Answering, seat: str, decision: Text = "",
-           comment: Text = "") -> Response:
-    """Approve the current drafts, or ask for changes, for one seat."""
+           comment: Text = "", reviewed: Annotated[str | None, Form()] = None) -> Response:
+    """Approve the drafts shown on the page (refused if they changed since), or ask for
+    changes, for one seat."""
     account = seen.caller.account
     st = reviews.decide(seen.h, seen.ref, seat, decision, actor=seen.actor,
-                        account_roles=sorted(account.roles), comment=optional(comment))
+                        account_roles=sorted(account.roles), comment=optional(comment),
+                        reviewed=None if reviewed is None
+                        else reviews.parse_versions_token(reviewed))
     label = rules.Reviewer(seat).label
     said = "approved" if decision == "approved" else "asked for changes"
     return redirect(request, f"/incidents/{seen.ref}/reviews",
