@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -16,6 +17,7 @@ from fastapi.testclient import TestClient
 
 from herald.services import accounts, views
 from herald.services.context import Herald
+from herald.web.api_docs import code_spans
 from herald.web.app import create_app
 from herald.web.security import CSRF_HEADER, SESSION_COOKIE
 
@@ -388,6 +390,22 @@ def test_walk_a_security_incident(api: Api) -> None:
 
 # (2) The OpenAPI document ------------------------------------------------------------------
 
+def test_the_api_reference_page_shows_every_route_without_scripts(api: Api) -> None:
+    doc = api.client.get(f"{API}/openapi.json").json()
+    r = TestClient(api.app).get("/api/docs")  # public, like the document it shows
+    assert r.status_code == 200 and r.headers["content-type"].startswith("text/html")
+    page = html.unescape(r.text)
+    for path, operations in doc["paths"].items():
+        for method, op in operations.items():
+            assert f"{method.upper()} {path}" in page and op["summary"] in page, (method, path)
+    # Parameters and body fields with their types, required ones marked.
+    assert "reviewed_versions" in page and "object of integer or null" in page
+    assert re.search(r'<code>decision</code> <span class="tag">required</span>', r.text)
+    # Only the workspace's own script file: nothing inline, nothing from elsewhere.
+    assert re.findall(r"<script[^>]*>", r.text) == ['<script src="/static/herald.js" defer>']
+    assert "script-src 'self'" in r.headers["content-security-policy"]
+
+
 def test_openapi_documents_every_api_route(api: Api) -> None:
     doc = api.client.get(f"{API}/openapi.json").json()
     documented = sorted((method.upper(), path.removeprefix(API))
@@ -592,3 +610,8 @@ def test_browser_sessions_need_the_csrf_header_on_unsafe_methods(api: Api, h: He
     r = browser.delete(f"{API}/tokens/{tokens[0]['id']}", headers=good)
     assert r.status_code == 204
     api.refused(MESSENGER, "GET", "/me", status=401)  # that was the token these calls used
+
+
+def test_the_reference_escapes_descriptions_and_marks_code_spans() -> None:
+    assert str(code_spans("<b>`x<y`</b> & `z`")) == (
+        "&lt;b&gt;<code>x&lt;y</code>&lt;/b&gt; &amp; <code>z</code>")

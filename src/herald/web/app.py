@@ -15,7 +15,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from herald import __version__
 from herald.errors import HeraldError
 from herald.services.context import Herald
-from herald.web import api, ops, pages, slack_app
+from herald.web import api, api_docs, ops, pages, slack_app
 from herald.web.render import back_to, redirect, render
 from herald.web.requestlog import RequestLogMiddleware
 from herald.web.security import LoginRequired
@@ -37,7 +37,7 @@ def _is_api(request: Request) -> bool:
 
 def create_app(h: Herald) -> FastAPI:
     """Build the web app around a Herald (nothing is read at import time)."""
-    app = FastAPI(title="Herald", version=__version__, docs_url="/api/docs",
+    app = FastAPI(title="Herald", version=__version__, docs_url=None,
                   openapi_url="/api/v1/openapi.json", redoc_url=None,
                   description="The messenger's workspace during incidents. Authenticate with "
                               "`Authorization: Bearer <token>` (tokens: Account page or "
@@ -47,6 +47,7 @@ def create_app(h: Herald) -> FastAPI:
     app.include_router(ops.router)
     app.include_router(api.router)
     app.include_router(api.machine)
+    app.include_router(api_docs.router)
     app.include_router(slack_app.router(h))
     app.include_router(pages.router)
 

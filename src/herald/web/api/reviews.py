@@ -103,8 +103,9 @@ def request_reviews(seen: Acting,
              responses=errors(400, 403, 404, 409, 422, e403="You do not hold this seat on the "
                               "incident (or: CSRF token missing)."))
 def answer_review(seen: Answering, seat: SeatPath, body: AnswerIn) -> ReviewStatus:
-    """Approve the drafts as they are now, or ask for changes, for a seat you hold. The
-    answer is bound to the current draft versions: a later edit voids it."""
+    """Approve the drafts, or ask for changes, for a seat you hold. The answer is bound to
+    the current draft versions: a later edit voids it. With `reviewed_versions`, an approval
+    of drafts that changed since you read them is refused (409)."""
     account = seen.caller.account
     reviews.decide(seen.h, seen.ref, seat, body.decision, actor=seen.actor,
                    account_roles=sorted(account.roles), comment=body.comment,
