@@ -29,15 +29,17 @@ class Access:
 
 
 def members(inc: Incident) -> list[str]:
-    """Everyone who holds a role on the incident now, and who opened it (someone who left
-    a role no longer needs to know)."""
-    return [r.person.email for r in inc.roles if r.ended_at is None] + [inc.created_by]
+    """Everyone who holds a role on the incident now, who was let in on it, and who opened
+    it (someone who left a role or was taken off no longer needs to know)."""
+    return ([r.person.email for r in inc.roles if r.ended_at is None]
+            + [m.email for m in inc.memberships if m.removed_at is None] + [inc.created_by])
 
 
 def visible_incident(s: Session, ref: str, viewer: Viewer | None) -> Incident:
     """The incident, or NotFound when the viewer may not know of it (same answer as missing)."""
-    # Its roles come in the same statement: visibility needs them, and so do most callers.
-    inc = find_incident(s, ref, joinedload(Incident.roles))
+    # Roles and members come in the same statement: visibility needs them, and so do most
+    # callers (an incident has a handful of each).
+    inc = find_incident(s, ref, joinedload(Incident.roles), joinedload(Incident.memberships))
     if not can_see(security=inc.security, members=members(inc), viewer=viewer):
         raise NotFound(f"no incident {ref!r}")
     return inc

@@ -23,6 +23,7 @@ from herald.store.models import (
     Fact,
     Incident,
     Link,
+    Membership,
     Person,
     RetroNote,
     RoleAssignment,
@@ -263,7 +264,7 @@ def _summaries(h: Herald, q: Select[Incident], viewer: Viewer | None, *,
                                                  Incident.created_by).order_by(*newest_first))
         candidates = light.all()
         secret = [r.id for r in candidates if r.security]
-        members = _role_emails(s, secret) if viewer is not None and secret else {}
+        members = _member_emails(s, secret) if viewer is not None and secret else {}
         ids = [r.id for r in candidates if can_see(
             security=r.security, viewer=viewer, members=[*members.get(r.id, ()), r.created_by])]
         ids = ids[offset:offset + limit] if limit is not None else ids[offset:]
@@ -302,6 +303,17 @@ def _role_emails(s: Session, ids: list[int] | Select[Any], role: Role | None = N
         q = q.where(RoleAssignment.role == role.value)
     out: dict[int, list[str]] = {}
     for inc_id, email in s.connection().execute(q):
+        out.setdefault(inc_id, []).append(email)
+    return out
+
+
+def _member_emails(s: Session, ids: list[int]) -> dict[int, list[str]]:
+    """Who may know of each incident besides its creator: current role holders and the
+    people let in on it (guard.members, for many incidents in two queries)."""
+    out = _role_emails(s, ids)
+    for inc_id, email in s.connection().execute(
+            select(Membership.incident_id, Membership.email)
+            .where(Membership.incident_id.in_(ids), Membership.removed_at.is_(None))):
         out.setdefault(inc_id, []).append(email)
     return out
 

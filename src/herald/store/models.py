@@ -60,6 +60,9 @@ class Incident(Base):
     roles: Mapped[list[RoleAssignment]] = relationship(
         back_populates="incident", order_by="RoleAssignment.id", cascade="all, delete-orphan"
     )
+    memberships: Mapped[list[Membership]] = relationship(
+        order_by="Membership.id", cascade="all, delete-orphan"
+    )
 
 
 class RoleAssignment(Base):
@@ -77,6 +80,21 @@ class RoleAssignment(Base):
 
     incident: Mapped[Incident] = relationship(back_populates="roles")
     person: Mapped[Person] = relationship(lazy="joined")
+
+
+class Membership(Base):
+    """Someone let in on the incident without a role (a CE, legal, marketing): on a security
+    incident, what lets them see it. Ended rows are the history."""
+
+    __tablename__ = "incident_members"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id"), index=True)
+    email: Mapped[str] = mapped_column(String(320))
+    why: Mapped[str] = mapped_column(String(300), default="")
+    added_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    added_by: Mapped[str] = mapped_column(String(320))
+    removed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    removed_by: Mapped[str | None] = mapped_column(String(320))
 
 
 class Link(Base):
