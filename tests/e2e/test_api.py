@@ -47,6 +47,7 @@ SAMPLE_BODIES: dict[tuple[str, str], dict[str, Any]] = {
     ("PATCH", "/incidents/{ref}"): {"severity": "sev1"},
     ("POST", "/incidents/{ref}/security"): {"on": True},
     ("PUT", "/incidents/{ref}/roles/{role}"): {"email": OUTSIDER},
+    ("POST", "/incidents/{ref}/members"): {"email": OUTSIDER, "why": "testing"},
     ("POST", "/incidents/{ref}/links"): {"kind": "other", "url": "https://example.com/x"},
     ("PUT", "/incidents/{ref}/deadline"): {"aware_at": "2026-01-01T08:00:00Z", "hours": 72},
     ("POST", "/incidents/{ref}/steps/{step}/done"): {"override": "testing"},
@@ -571,6 +572,17 @@ def test_outsiders_get_404_on_every_route_of_a_security_incident(api: Api) -> No
         for listing in ("/incidents", "/search?q=secret", "/search?q=leaked", "/search?q=inc-2"):
             assert ref in [i["ref"] for i in api.ok(who, "GET", listing)], (who, listing)
         assert api.ok(who, "GET", f"/incidents/{ref}")["title"] == "Secret key leaked"
+
+    # Let in, the outsider sees it; taken off, it is gone again.
+    detail = api.ok(MESSENGER, "POST", f"/incidents/{ref}/members",
+                    {"email": OUTSIDER, "why": "legal review"})
+    assert [(m["email"], m["why"]) for m in detail["members"]] == [(OUTSIDER, "legal review")]
+    assert api.ok(OUTSIDER, "GET", f"/incidents/{ref}")["title"] == "Secret key leaked"
+    assert ref in [i["ref"] for i in api.ok(OUTSIDER, "GET", "/search?q=leaked")]
+    assert api.ok(MESSENGER, "DELETE", f"/incidents/{ref}/members/{OUTSIDER}")["members"] == []
+    error_of(api.call(OUTSIDER, "GET", f"/incidents/{ref}"), 404, f"no incident '{ref}'")
+    error_of(api.call(MESSENGER, "DELETE", f"/incidents/{ref}/members/{OUTSIDER}"), 404,
+             f"{OUTSIDER} was not let in on {ref}")
 
 
 # (5) CSRF for browser sessions -----------------------------------------------------------------

@@ -317,3 +317,24 @@ def test_timeline_events_in_the_cli(
         "2026-01-01T12:00:00Z", "https://docs.example.com/faq")
     assert rows["second_status_update"]["planned_at"] == "2026-01-01T16:00:00Z"
     assert "n/a (few customers)" in m.read("timeline", "inc-9").out
+
+
+def test_people_are_let_in_and_taken_off_in_the_cli(
+    cli: None, capsys: pytest.CaptureFixture[str], clock: FixedClock
+) -> None:
+    m = Messenger(capsys, clock, MAYA)
+    ref = "inc-7"
+    m.do("incident", "new", "Keys leaked in logs", "--messenger", MAYA, "--number", ref,
+         "--security")
+    assert m.do("member", "add", ref, "Counsel@Example.com", "--why", "legal review").out == (
+        "let in: Counsel@example.com\n")
+    listed = m.read("member", "list", ref, "--json").json()
+    assert [(x["email"], x["why"], x["added_by"]) for x in listed] == [
+        ("Counsel@example.com", "legal review", MAYA)]
+    assert m.do("member", "team", ref).out == "the account team is in already\n"
+    assert m.do("member", "remove", ref, "counsel@example.com").out == (
+        "taken off: counsel@example.com\n")
+    assert m.refused("member", "remove", ref, "counsel@example.com") == (
+        "error: counsel@example.com was not let in on inc-7 (people in a role leave it with "
+        "the role)")
+    assert m.read("member", "list", ref, "--json").json() == []

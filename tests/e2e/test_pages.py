@@ -190,3 +190,23 @@ def test_a_viewer_holding_a_role_gets_the_forms_of_that_incident(h: Herald) -> N
     r = c.post(f"/incidents/{ref}/steps/1/done", data={"csrf_token": _token(page.text)},
                follow_redirects=False)
     assert r.status_code == 303
+
+
+def test_the_messenger_lets_legal_in_on_a_security_incident_from_its_page(h: Herald) -> None:
+    ref = new_incident(h, security=True)
+    me = _client(h, MESSENGER, roles=["support"])
+    legal = _client(h, "legal@example.com", roles=["reviewer"])
+    assert legal.get(f"/incidents/{ref}").status_code == 404
+    page = me.get(f"/incidents/{ref}").text
+    assert "Need to know" in page and "Nobody else." in page
+    r = _post(me, f"/incidents/{ref}/members", {"email": "legal@example.com",
+                                                  "why": "legal review"}, page=f"/incidents/{ref}")
+    page = me.get(r.headers["location"]).text
+    assert "legal@example.com is let in on the incident." in page
+    assert 'legal@example.com <span class="muted">(legal review)</span>' in page
+    assert legal.get(f"/incidents/{ref}").status_code == 200  # in now, and in the list
+    assert f"/incidents/{ref}" in legal.get("/").text
+    r = _post(me, f"/incidents/{ref}/members/remove", {"email": "legal@example.com"},
+              page=f"/incidents/{ref}")
+    assert "legal@example.com is taken off." in me.get(r.headers["location"]).text
+    assert legal.get(f"/incidents/{ref}").status_code == 404

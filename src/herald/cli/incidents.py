@@ -1,4 +1,4 @@
-"""`herald incident ...`, `herald role ...` and `herald audit`."""
+"""`herald incident ...`, `herald role ...`, `herald member ...` and `herald audit`."""
 
 from __future__ import annotations
 
@@ -8,13 +8,16 @@ import typer
 
 from herald.cli.common import As, Json, Ref, Table, actor, app, console, emit_json, herald, ok
 from herald.services import incidents as svc
-from herald.services import views
+from herald.services import members, views
 from herald.timeparse import fmt, parse_utc
 
 incident_app = typer.Typer(no_args_is_help=True, help="Create, list and change incidents.")
 role_app = typer.Typer(no_args_is_help=True, help="People in the incident's roles.")
+member_app = typer.Typer(no_args_is_help=True, help="People let in on the incident without a "
+                         "role (who else needs to know of a security incident).")
 app.add_typer(incident_app, name="incident")
 app.add_typer(role_app, name="role")
+app.add_typer(member_app, name="member")
 
 
 @incident_app.command("new")
@@ -181,6 +184,44 @@ def role_list(ref: Ref, json_: Json = False) -> None:
     for r in d.roles + d.role_history:
         table.add_row(r.label, f"{r.name} <{r.email}>".strip(), fmt(r.assigned_at),
                       fmt(r.ended_at))
+    console.print(table)
+
+
+@member_app.command("add")
+def member_add(
+    ref: Ref, email: str,
+    why: Annotated[str, typer.Option(help="Why they need to know.")] = "",
+    as_: As = None,
+) -> None:
+    """Let someone in on the incident (a CE, legal, marketing)."""
+    who = members.add_member(herald(), ref, email, actor=actor(as_), why=why)
+    ok(f"let in: {who}")
+
+
+@member_app.command("team")
+def member_team(ref: Ref, as_: As = None) -> None:
+    """Let in the CE and AE of every customer on the incident's list."""
+    added = members.add_account_team(herald(), ref, actor=actor(as_))
+    ok(f"let in: {', '.join(added)}" if added else "the account team is in already")
+
+
+@member_app.command("remove")
+def member_remove(ref: Ref, email: str, as_: As = None) -> None:
+    """Take someone off the incident (the audit log keeps the history)."""
+    members.remove_member(herald(), ref, email, actor=actor(as_))
+    ok(f"taken off: {email.strip()}")
+
+
+@member_app.command("list")
+def member_list(ref: Ref, json_: Json = False) -> None:
+    """Who is let in on the incident now (role holders are listed by `herald role list`)."""
+    rows = members.list_members(herald(), ref)
+    if json_:
+        emit_json(rows)
+        return
+    table = Table("email", "why", "added", "by")
+    for m in rows:
+        table.add_row(m.email, m.why, fmt(m.added_at), m.added_by)
     console.print(table)
 
 

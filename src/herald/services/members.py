@@ -3,9 +3,6 @@ incident, the others who need to know. Role holders and the creator are members 
 
 from __future__ import annotations
 
-from datetime import datetime
-
-from pydantic import BaseModel
 from sqlalchemy import select
 
 from herald.domain.access import Viewer
@@ -14,19 +11,11 @@ from herald.errors import NotFound
 from herald.services.common import actor_email, audit, find_incident, label, touch
 from herald.services.context import Herald
 from herald.services.guard import members, visible_incident
+from herald.services.views import MemberView, member_views
 from herald.store.contact_models import CustomerAccount, ImpactMark
 from herald.store.models import Incident, Membership
 
 TEAM_WHY = "account team (CE/AE) of a customer on the list"
-
-
-class Member(BaseModel):
-    """Someone let in on the incident, why, and by whom."""
-
-    email: str
-    why: str
-    added_at: datetime
-    added_by: str
 
 
 def _active(inc: Incident, email: str) -> Membership | None:
@@ -92,9 +81,7 @@ def add_account_team(h: Herald, ref: str, *, actor: str) -> list[str]:
         return sorted(added)
 
 
-def list_members(h: Herald, ref: str, *, viewer: Viewer | None = None) -> list[Member]:
+def list_members(h: Herald, ref: str, *, viewer: Viewer | None = None) -> list[MemberView]:
     """Who is let in on the incident now, in the order they were added."""
     with h.db.sessions() as s:
-        inc = visible_incident(s, ref, viewer)
-        return [Member(email=m.email, why=m.why, added_at=m.added_at, added_by=m.added_by)
-                for m in inc.memberships if m.removed_at is None]
+        return member_views(visible_incident(s, ref, viewer))

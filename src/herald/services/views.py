@@ -111,11 +111,21 @@ class LinkView(BaseModel):
     added_by: str
 
 
+class MemberView(BaseModel):
+    """Someone let in on the incident without a role, why, and by whom."""
+
+    email: str
+    why: str
+    added_at: datetime
+    added_by: str
+
+
 class IncidentDetail(IncidentSummary):
     """Everything about one incident's header and checklist."""
 
     roles: list[RoleView]
     role_history: list[RoleView]
+    members: list[MemberView]  # let in without a role (need-to-know)
     links: list[LinkView]
     steps: list[StepView]
     security_gate: SecurityView | None
@@ -307,6 +317,12 @@ def _role_emails(s: Session, ids: list[int] | Select[Any], role: Role | None = N
     return out
 
 
+def member_views(inc: Incident) -> list[MemberView]:
+    """The people let in on the incident now, in the order they were added."""
+    return [MemberView(email=m.email, why=m.why, added_at=m.added_at, added_by=m.added_by)
+            for m in inc.memberships if m.removed_at is None]
+
+
 def _member_emails(s: Session, ids: list[int]) -> dict[int, list[str]]:
     """Who may know of each incident besides its creator: current role holders and the
     people let in on it (guard.members, for many incidents in two queries)."""
@@ -371,6 +387,7 @@ def _detail(h: Herald, s: Session, inc: Incident) -> IncidentDetail:
         **_summary_fields(h, inc, met),
         roles=[_role_view(r) for r in inc.roles if r.ended_at is None],
         role_history=[_role_view(r) for r in inc.roles if r.ended_at is not None],
+        members=member_views(inc),
         links=[LinkView(id=li.id, kind=li.kind, url=li.url, label=li.label,
                         added_at=li.added_at, added_by=li.added_by) for li in links],
         steps=steps,

@@ -9,7 +9,7 @@ from pydantic import AwareDatetime, ConfigDict, Field
 
 from herald.domain.incident import Role
 from herald.errors import NotFound
-from herald.services import incidents
+from herald.services import incidents, members
 from herald.services.views import IncidentDetail, LinkView
 from herald.web.api.common import WRITE, Input, detail_after, errors
 from herald.web.deps import Acting
@@ -88,6 +88,43 @@ def set_role(seen: Acting, role: RolePath, body: PersonIn) -> IncidentDetail:
 def clear_role(seen: Acting, role: RolePath) -> IncidentDetail:
     """The holder moves to the role's history. The messenger role cannot be emptied."""
     incidents.clear_role(seen.h, seen.ref, role.value, actor=seen.actor)
+    return detail_after(seen)
+
+
+class MemberIn(Input):
+    """Someone to let in on the incident without a role."""
+
+    email: str = Field(max_length=320, description="Their email.",
+                       examples=["counsel@example.com"])
+    why: str = Field("", max_length=300, description="Why they need to know.",
+                     examples=["legal review"])
+
+
+@router.post("/incidents/{ref}/members", summary="Let someone in", responses=WRITE)
+def add_member(seen: Acting, body: MemberIn) -> IncidentDetail:
+    """Let someone in on the incident without a role (a CE, legal, marketing). On a security
+    incident, they see it from now on. Adding someone already in changes nothing."""
+    members.add_member(seen.h, seen.ref, body.email, actor=seen.actor, why=body.why)
+    return detail_after(seen)
+
+
+@router.post("/incidents/{ref}/members/account-team", summary="Let the account team in",
+             responses=WRITE)
+def add_account_team(seen: Acting) -> IncidentDetail:
+    """Let in the CE and AE of every customer on the incident's list, for the CE round on a
+    security incident."""
+    members.add_account_team(seen.h, seen.ref, actor=seen.actor)
+    return detail_after(seen)
+
+
+@router.delete("/incidents/{ref}/members/{email}", summary="Take someone off",
+               responses=WRITE)
+def remove_member(seen: Acting, email: Annotated[str, Path(
+        description="The email of someone let in.", examples=["counsel@example.com"])]
+                  ) -> IncidentDetail:
+    """Take someone off the incident (the history stays in the audit log). People in a role
+    leave it with the role."""
+    members.remove_member(seen.h, seen.ref, email, actor=seen.actor)
     return detail_after(seen)
 
 

@@ -9,7 +9,7 @@ from fastapi.responses import Response
 
 from herald.domain.incident import Role
 from herald.errors import InvalidInput
-from herald.services import incidents
+from herald.services import incidents, members
 from herald.timeparse import parse_utc
 from herald.web.deps import Acting
 from herald.web.pages.common import back, optional
@@ -74,6 +74,30 @@ def form_clear_role(request: Request, seen: Acting, role: str, next: Text = "") 
     """Leave a role empty (the messenger is handed over, never cleared)."""
     incidents.clear_role(seen.h, seen.ref, role, actor=seen.actor)
     return redirect(request, back(seen.ref, next), message=f"Nobody is {_label(role)} now.")
+
+
+@router.post("/incidents/{ref}/members")
+def form_add_member(request: Request, seen: Acting, email: Text, why: Text = "",
+                    next: Text = "") -> Response:
+    """Let someone in on the incident without a role (need-to-know)."""
+    who = members.add_member(seen.h, seen.ref, email, actor=seen.actor, why=why)
+    return redirect(request, back(seen.ref, next), message=f"{who} is let in on the incident.")
+
+
+@router.post("/incidents/{ref}/members/remove")
+def form_remove_member(request: Request, seen: Acting, email: Text, next: Text = "") -> Response:
+    """Take someone off the incident."""
+    members.remove_member(seen.h, seen.ref, email, actor=seen.actor)
+    return redirect(request, back(seen.ref, next), message=f"{email.strip()} is taken off.")
+
+
+@router.post("/incidents/{ref}/members/account-team")
+def form_add_account_team(request: Request, seen: Acting, next: Text = "") -> Response:
+    """Let in the CE and AE of every customer on the list (the CE round)."""
+    added = members.add_account_team(seen.h, seen.ref, actor=seen.actor)
+    return redirect(request, back(seen.ref, next), message=(
+        f"Let in: {', '.join(added)}." if added
+        else "Everyone of the account team of the listed customers is in already."))
 
 
 @router.post("/incidents/{ref}/links")
