@@ -85,6 +85,12 @@ def test_read_the_list_its_status_and_the_ce_round(api: Api, h: Herald, tmp_path
         ("0011", "ann@acme.com", None), ("0012", "gina@globex.com", None),
         ("0013", "ian@initech.com", None), ("0014", "hal@hooli.com", None)}
     assert api.ok(MESSENGER, "GET", f"/incidents/{ref}/contacts?impacted_only=true") == []
+    pages = [api.ok(MESSENGER, "GET", f"/incidents/{ref}/contacts?offset={n}&limit=3")
+             for n in (0, 3)]  # a page of accounts at a time, in list order
+    assert [len({r["account_id"] for r in page}) for page in pages] == [3, 1]
+    assert pages[0] + pages[1] == api.ok(MESSENGER, "GET", f"/incidents/{ref}/contacts")
+    assert api.ok(MESSENGER, "GET", f"/incidents/{ref}/contacts?impact=no") == []
+    assert api.call(MESSENGER, "GET", f"/incidents/{ref}/contacts?limit=0").status_code == 422
     status = api.ok(MESSENGER, "GET", f"/incidents/{ref}/contacts/status")
     assert status["ready"] is False and status["accounts"] == {"yes": 0, "no": 0, "unknown": 4}
     assert status["problems"] == ["4 account(s) not marked impacted yes/no yet"]

@@ -15,6 +15,7 @@ import httpx
 import pytest
 from argon2 import PasswordHasher
 from fastapi.testclient import TestClient
+from markupsafe import escape
 from openpyxl import load_workbook
 
 from herald.services import accounts, contacts, plan
@@ -330,3 +331,27 @@ def test_ce_round_page_progress_sheets_and_message(h: Herald, browser_as: Browse
     assert 'data-copy="ce-message"' in filled.text
     late = c.get(f"/incidents/{ref}/contacts/ce", params={**ask, "deadline": "soon"})
     assert "is not a time" in late.text
+
+
+def test_a_long_list_is_shown_a_page_of_accounts_at_a_time(
+        h: Herald, browser_as: Browser, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from herald.web.pages import contacts as page_module
+
+    monkeypatch.setattr(page_module, "PAGE_SIZE", 2)
+    ref = new_incident(h)
+    seed_list(h, ref, tmp_path)
+    contacts.mark(h, ref, "0011", "yes", actor=MESSENGER)  # Acme Corp
+    c = browser_as(MESSENGER)
+    names = list(dict.fromkeys(r.account_name for r in contacts.list_contacts(h, ref)))
+
+    def shown(impact: str, count: int) -> list[str]:
+        """The accounts on every page of a filter, in the order the pages show them."""
+        pages, out = -(-count // 2), []
+        for number in range(1, pages + 1):
+            text = c.get(f"/incidents/{ref}/contacts?impact={impact}&page={number}").text
+            assert f"{count} account(s), page {number} of {pages}" in text
+            out += [n for n in names if f">{escape(n)}<" in text]
+        return out
+
+    assert len(names) > 2 and shown("all", len(names)) == names  # each once, in list order
+    assert shown("unknown", len(names) - 1) == [n for n in names if n != "Acme Corp"]

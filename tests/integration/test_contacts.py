@@ -689,3 +689,26 @@ def test_every_row_is_imported_merged_or_rejected(
         assert report.read == report.imported + report.merged + len(report.rejected)
         report_fates(report)  # no line in two fates
         assert len(report.unmatched) <= len(report.rejected)
+
+
+def test_the_list_reads_a_page_or_one_mark_as_the_whole_list_would(
+        h: Herald, tmp_path: Path) -> None:
+    ref = new_incident(h)
+    crm_import(h, ref, crm_file(tmp_path))
+    for account, impact in (("0011", "yes"), ("0012", "no")):
+        contacts.mark(h, ref, account, impact, actor=MESSENGER)
+    whole = contacts.list_contacts(h, ref)
+    accounts = list(dict.fromkeys(r.account_id for r in whole))
+    assert len(accounts) >= 4
+    paged = [r for start in range(0, len(accounts), 2)
+             for r in contacts.list_contacts(h, ref, offset=start, limit=2)]
+    assert paged == whole
+    assert contacts.list_contacts(h, ref, offset=len(accounts), limit=2) == []
+    for impact, value in (("yes", True), ("no", False), ("unknown", None)):
+        assert contacts.list_contacts(h, ref, impact=impact) == [
+            r for r in whole if r.impacted is value], impact
+    assert contacts.list_contacts(h, ref, impacted_only=True) == [
+        r for r in whole if r.impacted is True]
+    status = contacts.list_status(h, ref)
+    assert status.accounts == {"yes": 1, "no": 1, "unknown": len(accounts) - 2}
+    assert status.problems[0] == f"{len(accounts) - 2} account(s) not marked impacted yes/no yet"

@@ -170,10 +170,13 @@ class Completeness:
         return not self.problems
 
 
-def completeness(accounts: Iterable[AccountFacts], *, max_listed: int = 50) -> Completeness:
-    """Every impacted account needs a valid email, a CE and an AE (or an explicit none)."""
+def completeness(accounts: Iterable[AccountFacts], *, max_listed: int = 50,
+                 unknown: int = 0) -> Completeness:
+    """Every impacted account needs a valid email, a CE and an AE (or an explicit none).
+    `unknown` counts unanswered accounts the caller left out of `accounts` (a long list's
+    status reads the facts of its impacted accounts only)."""
     result = Completeness()
-    unknown = impacted = 0
+    impacted = 0
     problems: list[str] = []
     for a in accounts:
         if a.impact is Impact.UNKNOWN:

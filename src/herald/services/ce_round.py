@@ -48,30 +48,33 @@ class CeProgress(BaseModel):
 
 
 def ce_round(h: Herald, ref: str, *, viewer: Viewer | None = None,
-             ce_email: str | None = None) -> list[CeProgress]:
-    """Per CE, their accounts on the incident's list and what they answered so far."""
+             ce_email: str | None = None, with_contacts: bool = True) -> list[CeProgress]:
+    """Per CE, their accounts on the incident's list and what they answered so far (the
+    overview leaves out each account's contacts: `with_contacts=False`)."""
     with h.db.sessions() as s:
         inc = visible_incident(s, ref, viewer)
-        q = (select(ImpactMark, CustomerAccount)
+        q = (select(ImpactMark.impact, ImpactMark.by, CustomerAccount.id, CustomerAccount.crm_id,
+                    CustomerAccount.name, CustomerAccount.deployment, CustomerAccount.ce_email,
+                    CustomerAccount.ce_name)
              .join(CustomerAccount, CustomerAccount.id == ImpactMark.account_id)
              .where(ImpactMark.incident_id == inc.id)
              .order_by(CustomerAccount.ce_email, CustomerAccount.name))
         if ce_email:
             q = q.where(CustomerAccount.ce_email == ce_email.strip().lower())
-        rows = s.execute(q).all()
-        emails = _incident_contacts(s, [a.id for _m, a in rows])
+        rows = s.connection().execute(q).all()  # plain rows: a list can be 100,000 long
+        emails = _incident_contacts(s, [r.id for r in rows]) if with_contacts else {}
         groups: dict[str, CeProgress] = {}
-        for m, a in rows:
-            key = a.ce_email or "(no CE)"
-            group = groups.setdefault(key, CeProgress(ce_email=key, ce_name=a.ce_name,
+        for r in rows:
+            key = r.ce_email or "(no CE)"
+            group = groups.setdefault(key, CeProgress(ce_email=key, ce_name=r.ce_name,
                                                       answered=0, total=0, accounts=[]))
             group.total += 1
-            group.answered += m.impact != "unknown"
-            group.accounts.append(CeAccount(
-                account_id=a.crm_id or f"#{a.id}", account_name=a.name,
-                deployment=a.deployment, impact=m.impact,
-                marked_by=m.by if m.impact != "unknown" else None,
-                contacts=emails.get(a.id, [])))
+            group.answered += r.impact != "unknown"
+            group.accounts.append(CeAccount.model_construct(
+                account_id=r.crm_id or f"#{r.id}", account_name=r.name,
+                deployment=r.deployment, impact=r.impact,
+                marked_by=r.by if r.impact != "unknown" else None,
+                contacts=emails.get(r.id, [])))
         return sorted(groups.values(), key=lambda g: (g.answered == g.total, g.ce_email))
 
 

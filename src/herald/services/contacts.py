@@ -140,15 +140,27 @@ _CONTACT = (Contact.id.label("contact_id"), Contact.name.label("contact_name"),
             Contact.email.label("contact_email"), Contact.incident_contact.label("flagged"))
 
 
-def _accounts(s: Session, incident_id: int) -> Iterator[tuple[Any, list[_Person]]]:
-    """Every account on the incident's list with its contacts, in list order (account name,
-    then contact email), read in chunks."""
-    rows = s.connection().execute(select(*_ACCOUNT, *_CONTACT)
-                     .join(CustomerAccount, CustomerAccount.id == ImpactMark.account_id)
-                     .outerjoin(Contact, Contact.account_id == CustomerAccount.id)
-                     .where(ImpactMark.incident_id == incident_id)
-                     .order_by(CustomerAccount.name, CustomerAccount.id, Contact.email)
-                     .execution_options(yield_per=1000))
+def _accounts(s: Session, incident_id: int, *, impact: str | None = None, offset: int = 0,
+              limit: int | None = None) -> Iterator[tuple[Any, list[_Person]]]:
+    """The accounts on the incident's list (those marked `impact`, or all) with their
+    contacts, in list order (account name, then contact email), read in chunks; `offset` and
+    `limit` take one page of accounts."""
+    q = (select(*_ACCOUNT, *_CONTACT)
+         .join(CustomerAccount, CustomerAccount.id == ImpactMark.account_id)
+         .outerjoin(Contact, Contact.account_id == CustomerAccount.id)
+         .where(ImpactMark.incident_id == incident_id))
+    if impact is not None:
+        q = q.where(ImpactMark.impact == impact)
+    if limit is not None:
+        page = (select(ImpactMark.account_id)
+                .join(CustomerAccount, CustomerAccount.id == ImpactMark.account_id)
+                .where(ImpactMark.incident_id == incident_id)
+                .order_by(CustomerAccount.name, CustomerAccount.id).offset(offset).limit(limit))
+        if impact is not None:
+            page = page.where(ImpactMark.impact == impact)
+        q = q.where(CustomerAccount.id.in_(page.scalar_subquery()))
+    rows = s.connection().execute(q.order_by(CustomerAccount.name, CustomerAccount.id,
+                                             Contact.email).execution_options(yield_per=1000))
     for _, group in itertools.groupby(rows, key=lambda r: r.id):
         first, *rest = group
         yield first, [_Person(r.contact_id, r.contact_name, r.contact_email, r.flagged)
@@ -169,16 +181,17 @@ def told_contacts(s: Session, incident_id: int) -> Iterator[tuple[Any, _Person]]
 
 
 def list_contacts(h: Herald, ref: str, *, viewer: Viewer | None = None,
-                  impacted_only: bool = False) -> list[ContactRow]:
-    """The list: every contact of every account on it, with its mark and account team."""
+                  impacted_only: bool = False, impact: str | None = None, offset: int = 0,
+                  limit: int | None = None) -> list[ContactRow]:
+    """The list: every contact of every account on it (or of those marked `impact`, or a
+    page of `limit` accounts from `offset`), with its mark and account team."""
+    impact = rules.Impact.YES.value if impacted_only else impact
     with h.db.sessions() as s:
         inc = visible_incident(s, ref, viewer)
         rows = []
-        for a, people in _accounts(s, inc.id):
+        for a, people in _accounts(s, inc.id, impact=impact, offset=offset, limit=limit):
             m = a
             impacted = {"yes": True, "no": False}.get(m.impact)
-            if impacted_only and impacted is not True:
-                continue
             told = _recipients(people)
             base = dict(account_id=a.crm_id or f"#{a.id}", account_name=a.name,
                         deployment=a.deployment, impacted=impacted, marked_by=m.by,
@@ -203,30 +216,31 @@ def list_status(h: Herald, ref: str, *, viewer: Viewer | None = None) -> ListSta
 
 
 def status_of(s: Session, incident_id: int) -> ListStatus:
-    """list_status in the caller's session, of an incident it has already found."""
+    """list_status in the caller's session, of an incident it has already found. The marks
+    are counted by the database; only the impacted accounts are read one by one (a list of
+    100,000 accounts with 35,000 impacted reads 35,000)."""
+    counts = dict(s.execute(select(ImpactMark.impact, func.count())
+                            .where(ImpactMark.incident_id == incident_id)
+                            .group_by(ImpactMark.impact)).all())
     facts = []
     impacted_by_type: dict[str, int] = defaultdict(int)
-    counts: dict[str, int] = defaultdict(int)
     recipients = 0
-    for a, people in _accounts(s, incident_id):
-        m = a
-        counts[m.impact] += 1
+    for a, people in _accounts(s, incident_id, impact=rules.Impact.YES.value):
         chosen = _recipients(people)
         told = [c for c in people if c.id in chosen]
         valid = [c for c in told if rules.clean_email(c.email)]
-        if m.impact == rules.Impact.YES.value:
-            recipients += len(valid)
-            if a.deployment:
-                impacted_by_type[a.deployment] += 1
+        recipients += len(valid)
+        if a.deployment:
+            impacted_by_type[a.deployment] += 1
         facts.append(rules.AccountFacts(
-            key=a.crm_id or f"#{a.id}", name=a.name, impact=rules.Impact(m.impact),
+            key=a.crm_id or f"#{a.id}", name=a.name, impact=rules.Impact.YES,
             valid_emails=len(valid),
             invalid_emails=tuple(c.email for c in told if not rules.clean_email(c.email)),
             ce=bool(a.ce_email) or a.ce_none, ae=bool(a.ae_email) or a.ae_none))
     totals = {d: n for d, n in s.execute(
         select(CustomerAccount.deployment, func.count())
         .group_by(CustomerAccount.deployment)) if d}
-    result = rules.completeness(facts)
+    result = rules.completeness(facts, unknown=counts.get(rules.Impact.UNKNOWN.value, 0))
     return ListStatus(
         ready=result.ready, problems=result.problems,
         shares={sh.deployment: ShareView(deployment=sh.deployment, impacted=sh.impacted,

@@ -63,11 +63,19 @@ _FILE = {"description": "The file, as an attachment.",
 def list_contacts(
     seen: Viewing,
     impacted_only: Annotated[bool, Query(description="Only accounts marked impacted.")] = False,
+    impact: Annotated[Literal["yes", "no", "unknown"] | None, Query(
+        description="Only accounts with this mark.")] = None,
+    offset: Annotated[int, Query(ge=0, description="Accounts to skip (list order).")] = 0,
+    limit: Annotated[int | None, Query(ge=1, le=10_000, description="At most this many "
+                                       "accounts (all their contacts); all when left out.")
+                     ] = None,
 ) -> list[ContactRow]:
     """Every contact of every account on the incident's list, with the account's mark
-    (`impacted` true/false/null), its CE and AE, and whether the contact will be told."""
+    (`impacted` true/false/null), its CE and AE, and whether the contact will be told. The
+    list is in account-name order; `offset` and `limit` page it by account."""
     return contacts.list_contacts(seen.h, seen.ref, viewer=viewer_of(seen),
-                                  impacted_only=impacted_only)
+                                  impacted_only=impacted_only, impact=impact, offset=offset,
+                                  limit=limit)
 
 
 @router.get("/incidents/{ref}/contacts/status", summary="Is the list ready",

@@ -20,7 +20,7 @@ from herald.web.render import redirect
 router = APIRouter(include_in_schema=False)
 Text = Annotated[str, Form()]
 PAGE_SIZE = 200
-FILTERS = {"all": None, "yes": True, "no": False, "unknown": "unknown"}
+FILTERS = {"all": None, "yes": "yes", "no": "no", "unknown": "unknown"}  # the filter -> impact
 
 
 @dataclass
@@ -42,15 +42,6 @@ def accounts_of(rows: list[ContactRow]) -> list[AccountRow]:
     return out
 
 
-def _shown(accounts: list[AccountRow], impact: str) -> list[AccountRow]:
-    wanted = FILTERS.get(impact)
-    if wanted is None:
-        return accounts
-    if wanted == "unknown":
-        return [a for a in accounts if a.first.impacted is None]
-    return [a for a in accounts if a.first.impacted is wanted]
-
-
 @router.get("/incidents/{ref}/contacts")
 def contacts_page(
     request: Request, seen: Viewing,
@@ -60,14 +51,16 @@ def contacts_page(
     viewer = seen.caller.account.viewer
     d = views.incident_detail(seen.h, seen.ref, viewer=viewer)
     status = contacts.list_status(seen.h, seen.ref, viewer=viewer)
-    shown = _shown(accounts_of(contacts.list_contacts(seen.h, seen.ref, viewer=viewer)),
-                   impact if impact in FILTERS else "all")
-    pages = max(1, -(-len(shown) // PAGE_SIZE))
+    impact = impact if impact in FILTERS else "all"
+    wanted = FILTERS[impact]  # only the page's accounts are read: a list can be 100,000 long
+    shown = sum(status.accounts.values()) if wanted is None else status.accounts[wanted]
+    pages = max(1, -(-shown // PAGE_SIZE))
     page = min(page, pages)
+    rows = contacts.list_contacts(seen.h, seen.ref, viewer=viewer, impact=wanted,
+                                  offset=(page - 1) * PAGE_SIZE, limit=PAGE_SIZE)
     return incident_page(
         request, seen, d, "contacts.html", "contacts", status=status,
-        accounts=shown[(page - 1) * PAGE_SIZE:page * PAGE_SIZE], shown=len(shown),
-        impact=impact, page=page, pages=pages,
+        accounts=accounts_of(rows), shown=shown, impact=impact, page=page, pages=pages,
         may_mark=marking.marker(viewer, seen.access.members))
 
 
