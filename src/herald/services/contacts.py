@@ -171,9 +171,7 @@ def told_contacts(s: Session, incident_id: int) -> Iterator[tuple[Any, _Person]]
     """(account, contact) of everyone the incident's emails go to, in list order: the told
     contacts, with an address, of the accounts marked impacted (the rows list_contacts shows
     as recipients)."""
-    for a, people in _accounts(s, incident_id):
-        if a.impact != rules.Impact.YES.value:
-            continue
+    for a, people in _accounts(s, incident_id, impact=rules.Impact.YES.value):
         told = _recipients(people)
         for c in people:
             if c.id in told and c.email:
