@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import URL, make_url
 
 from herald.clock import FixedClock
 from herald.services.context import Herald
@@ -51,36 +51,34 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
-def _pg_ready() -> str:
+def _pg_server() -> URL:
     if not PG_URL:
         msg = "HERALD_TEST_DATABASE_URL is not set"
         if REQUIRE_ALL:
             pytest.fail(msg + " (required by HERALD_REQUIRE_ALL)")
         pytest.skip(msg)
-    url = make_url(PG_URL.replace("postgresql://", "postgresql+psycopg://", 1))
-    admin = create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        exists = conn.scalar(text("SELECT 1 FROM pg_database WHERE datname = :n"),
-                             {"n": url.database})
-        if not exists:
-            conn.execute(text(f'CREATE DATABASE "{url.database}"'))
-    admin.dispose()
-    return url.render_as_string(hide_password=False)
+    return make_url(PG_URL.replace("postgresql://", "postgresql+psycopg://", 1))
 
 
 @pytest.fixture(scope="session")
 def pg_database() -> Iterator[str]:
-    """The PostgreSQL test database, emptied and migrated once per session."""
-    url = _pg_ready()
-    engine = create_engine(url, isolation_level="AUTOCOMMIT")
-    with engine.connect() as conn:
-        conn.execute(text("DROP SCHEMA public CASCADE"))
-        conn.execute(text("CREATE SCHEMA public"))
-    engine.dispose()
-    db = Database(url)
+    """A PostgreSQL database of this test run's own, beside the configured one (named after it
+    and the process), migrated once and dropped at the end: two runs on one server (a
+    developer's and CI's) never empty each other's tables."""
+    base = _pg_server()
+    url = base.set(database=f"{base.database}_{os.getpid()}")
+    admin = create_engine(base.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{url.database}"'))
+        conn.execute(text(f'CREATE DATABASE "{url.database}"'))
+    rendered = url.render_as_string(hide_password=False)
+    db = Database(rendered)
     db.migrate()
     db.dispose()
-    yield url
+    yield rendered
+    with admin.connect() as conn:  # FORCE: a child process may still hold a connection
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{url.database}" WITH (FORCE)'))
+    admin.dispose()
 
 
 def _truncate_pg(db: Database) -> None:
