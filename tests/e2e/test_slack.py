@@ -507,8 +507,8 @@ def test_channel_messages_and_threads_become_facts_with_their_permalink(
 
     # The API reads the channel too.
     token = accounts.create_api_token(h, MESSENGER, "t", actor=MESSENGER)
-    api = client.get(f"/api/v1/incidents/{ref}/chat/channel",
-                     headers={"authorization": f"Bearer {token}"}, cookies={})
+    api = TestClient(client.app).get(f"/api/v1/incidents/{ref}/chat/channel",  # no session
+                                     headers={"authorization": f"Bearer {token}"})
     assert api.status_code == 200 and len(api.json()["messages"]) == 2
 
 
