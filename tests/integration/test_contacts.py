@@ -712,3 +712,29 @@ def test_the_list_reads_a_page_or_one_mark_as_the_whole_list_would(
     status = contacts.list_status(h, ref)
     assert status.accounts == {"yes": 1, "no": 1, "unknown": len(accounts) - 2}
     assert status.problems[0] == f"{len(accounts) - 2} account(s) not marked impacted yes/no yet"
+
+
+def test_readiness_checks_the_told_addresses_again(h: Herald, tmp_path: Path) -> None:
+    """An address stored before a rule tightened (here written straight into the table) is
+    reported; only the addresses that will be told count: the incident contacts, or every
+    contact of an account that flags none."""
+    from herald.store.contact_models import Contact, CustomerAccount
+
+    ref = new_incident(h)
+    crm_import(h, ref, crm_file(tmp_path))
+    with h.db.transaction() as s:
+        acme = s.query(CustomerAccount).filter_by(crm_id="0011").one()
+        globex = s.query(CustomerAccount).filter_by(crm_id="0012").one()
+        s.add_all([Contact(account_id=acme.id, email="old@localhost", name="Old",
+                           incident_contact=True),   # told (flagged), invalid
+                   Contact(account_id=acme.id, email="quiet@acme.com", name="Quiet",
+                           incident_contact=False),  # not told: Acme flags others
+                   Contact(account_id=globex.id, email="x@invalid", name="X",
+                           incident_contact=False)])  # not told: Globex flags Gina
+    for account in ("0011", "0012"):
+        contacts.mark(h, ref, account, "yes", actor=MESSENGER)
+    status = contacts.list_status(h, ref)
+    assert "Acme Corp (0011): invalid email 'old@localhost'" in status.problems
+    assert not any("x@invalid" in p for p in status.problems)
+    told = [r.email for r in contacts.list_contacts(h, ref, impact="yes") if r.recipient]
+    assert status.recipients == len(told) - 1  # every told address but the invalid one

@@ -9,8 +9,8 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from pydantic import BaseModel
-from sqlalchemy import func, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy import case, func, or_, select
+from sqlalchemy.orm import Session, aliased
 
 from herald.domain import contacts as rules
 from herald.domain.access import Viewer
@@ -214,26 +214,50 @@ def list_status(h: Herald, ref: str, *, viewer: Viewer | None = None) -> ListSta
 
 
 def status_of(s: Session, incident_id: int) -> ListStatus:
-    """list_status in the caller's session, of an incident it has already found. The marks
-    are counted by the database; only the impacted accounts are read one by one (a list of
-    100,000 accounts with 35,000 impacted reads 35,000)."""
+    """list_status in the caller's session, of an incident it has already found. The database
+    counts the marks and, per impacted account, its contacts; Python reads only the addresses
+    that will be told, to check each again (a list of 100,000 accounts with 35,000 impacted
+    reads 35,000 short rows and their told addresses)."""
+    yes = rules.Impact.YES.value
     counts = dict(s.execute(select(ImpactMark.impact, func.count())
                             .where(ImpactMark.incident_id == incident_id)
                             .group_by(ImpactMark.impact)).all())
+    impacted = (ImpactMark.account_id == CustomerAccount.id) & (
+        ImpactMark.incident_id == incident_id) & (ImpactMark.impact == yes)
+    flagged = func.coalesce(func.sum(case((Contact.incident_contact, 1), else_=0)), 0)
+    conn = s.connection()  # plain rows, no ORM loading
+    per_account = conn.execute(
+        select(CustomerAccount.id, CustomerAccount.crm_id, CustomerAccount.name,
+               CustomerAccount.deployment, CustomerAccount.ce_email, CustomerAccount.ce_none,
+               CustomerAccount.ae_email, CustomerAccount.ae_none,
+               func.count(Contact.id).label("contacts"), flagged.label("flagged"))
+        .join(ImpactMark, impacted).outerjoin(Contact, Contact.account_id == CustomerAccount.id)
+        .group_by(CustomerAccount.id).order_by(CustomerAccount.name, CustomerAccount.id)).all()
+    # Who is told: the incident contacts, or every contact of an account that flags none.
+    others = aliased(Contact)
+    none_flagged = ~select(others.id).where(others.account_id == Contact.account_id,
+                                            others.incident_contact.is_(True)).exists()
+    invalid: dict[int, list[str]] = defaultdict(list)
+    for account_id, email in conn.execute(
+            select(Contact.account_id, Contact.email)
+            .join(ImpactMark, (ImpactMark.account_id == Contact.account_id)
+                  & (ImpactMark.incident_id == incident_id) & (ImpactMark.impact == yes))
+            .where(or_(Contact.incident_contact.is_(True), none_flagged))
+            .order_by(Contact.account_id, Contact.email)):
+        if not rules.clean_email(email):
+            invalid[account_id].append(email)
     facts = []
     impacted_by_type: dict[str, int] = defaultdict(int)
     recipients = 0
-    for a, people in _accounts(s, incident_id, impact=rules.Impact.YES.value):
-        chosen = _recipients(people)
-        told = [c for c in people if c.id in chosen]
-        valid = [c for c in told if rules.clean_email(c.email)]
-        recipients += len(valid)
+    for a in per_account:
+        bad = invalid.get(a.id, [])
+        valid = (a.flagged or a.contacts) - len(bad)
+        recipients += valid
         if a.deployment:
             impacted_by_type[a.deployment] += 1
         facts.append(rules.AccountFacts(
             key=a.crm_id or f"#{a.id}", name=a.name, impact=rules.Impact.YES,
-            valid_emails=len(valid),
-            invalid_emails=tuple(c.email for c in told if not rules.clean_email(c.email)),
+            valid_emails=valid, invalid_emails=tuple(bad),
             ce=bool(a.ce_email) or a.ce_none, ae=bool(a.ae_email) or a.ae_none))
     totals = {d: n for d, n in s.execute(
         select(CustomerAccount.deployment, func.count())
