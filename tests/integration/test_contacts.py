@@ -738,3 +738,19 @@ def test_readiness_checks_the_told_addresses_again(h: Herald, tmp_path: Path) ->
     assert not any("x@invalid" in p for p in status.problems)
     told = [r.email for r in contacts.list_contacts(h, ref, impact="yes") if r.recipient]
     assert status.recipients == len(told) - 1  # every told address but the invalid one
+
+
+def test_the_ce_overview_counts_as_the_round_and_names_the_first_unanswered(
+        h: Herald, tmp_path: Path) -> None:
+    from herald.services import ce_round
+
+    ref = new_incident(h)
+    crm_import(h, ref, crm_file(tmp_path))
+    contacts.mark(h, ref, "0011", "no", actor=MESSENGER)
+    full = ce_round.ce_round(h, ref)
+    short = ce_round.ce_overview(h, ref, listed=1)
+    assert [(g.ce_email, g.answered, g.total) for g in short] == [
+        (g.ce_email, g.answered, g.total) for g in full]
+    for g, s in zip(full, short, strict=True):
+        unanswered = [a.account_name for a in g.accounts if a.impact == "unknown"]
+        assert (s.open_names, s.open_more) == (unanswered[:1], len(unanswered[1:]))

@@ -8,7 +8,7 @@ from datetime import datetime
 from pathlib import Path
 
 from pydantic import BaseModel
-from sqlalchemy import select
+from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
 from herald.domain.access import Viewer
@@ -48,9 +48,8 @@ class CeProgress(BaseModel):
 
 
 def ce_round(h: Herald, ref: str, *, viewer: Viewer | None = None,
-             ce_email: str | None = None, with_contacts: bool = True) -> list[CeProgress]:
-    """Per CE, their accounts on the incident's list and what they answered so far (the
-    overview leaves out each account's contacts: `with_contacts=False`)."""
+             ce_email: str | None = None) -> list[CeProgress]:
+    """Per CE, their accounts on the incident's list and what they answered so far."""
     with h.db.sessions() as s:
         inc = visible_incident(s, ref, viewer)
         q = (select(ImpactMark.impact, ImpactMark.by, CustomerAccount.id, CustomerAccount.crm_id,
@@ -62,7 +61,7 @@ def ce_round(h: Herald, ref: str, *, viewer: Viewer | None = None,
         if ce_email:
             q = q.where(CustomerAccount.ce_email == ce_email.strip().lower())
         rows = s.connection().execute(q).all()  # plain rows: a list can be 100,000 long
-        emails = _incident_contacts(s, [r.id for r in rows]) if with_contacts else {}
+        emails = _incident_contacts(s, [r.id for r in rows])
         groups: dict[str, CeProgress] = {}
         for r in rows:
             key = r.ce_email or "(no CE)"
@@ -75,6 +74,47 @@ def ce_round(h: Herald, ref: str, *, viewer: Viewer | None = None,
                 deployment=r.deployment, impact=r.impact,
                 marked_by=r.by if r.impact != "unknown" else None,
                 contacts=emails.get(r.id, [])))
+        return sorted(groups.values(), key=lambda g: (g.answered == g.total, g.ce_email))
+
+
+class CeSummary(BaseModel):
+    """One CE's line in the round's overview: how far they are, and the first accounts they
+    have not answered for."""
+
+    ce_email: str
+    ce_name: str
+    answered: int
+    total: int
+    open_names: list[str]
+    open_more: int  # unanswered accounts past open_names
+
+
+def ce_overview(h: Herald, ref: str, *, viewer: Viewer | None = None,
+                listed: int = 20) -> list[CeSummary]:
+    """Per CE, answered out of total (counted by the database) and the names of the first
+    `listed` accounts still unanswered: what the overview shows of a list of any length."""
+    with h.db.sessions() as s:
+        inc = visible_incident(s, ref, viewer)
+        conn = s.connection()
+        on_list = (ImpactMark.account_id == CustomerAccount.id) & (
+            ImpactMark.incident_id == inc.id)
+        groups = {(r.ce_email or "(no CE)"): CeSummary(
+            ce_email=r.ce_email or "(no CE)", ce_name=r.ce_name or "", total=r.total,
+            answered=r.answered, open_names=[], open_more=0) for r in conn.execute(
+                select(CustomerAccount.ce_email, func.min(CustomerAccount.ce_name).label(
+                    "ce_name"), func.count().label("total"),
+                       func.sum(case((ImpactMark.impact != "unknown", 1), else_=0)).label(
+                           "answered"))
+                .join(ImpactMark, on_list).group_by(CustomerAccount.ce_email))}
+        for ce_email, name in conn.execute(
+                select(CustomerAccount.ce_email, CustomerAccount.name).join(ImpactMark, on_list)
+                .where(ImpactMark.impact == "unknown")
+                .order_by(CustomerAccount.ce_email, CustomerAccount.name)):
+            group = groups[ce_email or "(no CE)"]
+            if len(group.open_names) < listed:
+                group.open_names.append(name)
+            else:
+                group.open_more += 1
         return sorted(groups.values(), key=lambda g: (g.answered == g.total, g.ce_email))
 
 

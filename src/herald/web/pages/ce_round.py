@@ -27,7 +27,7 @@ def ce_overview(request: Request, seen: Viewing, sheet_link: Given = "",
     """Who has answered and who has not, the sheets, and the message asking CEs for help."""
     viewer = seen.caller.account.viewer
     d = views.incident_detail(seen.h, seen.ref, viewer=viewer)
-    progress = ce_round.ce_round(seen.h, seen.ref, viewer=viewer, with_contacts=False)
+    progress = ce_round.ce_overview(seen.h, seen.ref, viewer=viewer)
     message = problem = None
     asked = {"sheet_link": sheet_link, "column": column or "I", "deadline": deadline}
     if optional(sheet_link) or optional(deadline):
