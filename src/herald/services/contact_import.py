@@ -261,18 +261,18 @@ class _State:
                            Contact.incident_contact)):
                 contacts[(account_id, email)] = (c_id, c_name, flag)
         else:
-            by_key = {f"id:{crm_id}": account_id for account_id, crm_id in s.execute(
-                select(CustomerAccount.id, CustomerAccount.crm_id)
+            by_key = {f"id:{crm_id}": account_id for account_id, crm_id in bulk.plain_rows(
+                s, select(CustomerAccount.id, CustomerAccount.crm_id)
                 .where(CustomerAccount.crm_id.is_not(None)))}
             # An address at several accounts belongs to the first one stored: read newest
             # first, the first stored is the last one written into the dict.
-            by_email = dict(s.execute(select(Contact.email, Contact.account_id)
-                                      .order_by(Contact.id.desc())).all())
-        domains: dict[str, int] = dict(s.execute(
-            select(AccountDomain.domain, AccountDomain.account_id)).all())
-        marks: dict[int, str] = dict(s.execute(
-            select(ImpactMark.account_id, ImpactMark.impact)
-            .where(ImpactMark.incident_id == incident_id)).all())
+            by_email = dict(bulk.plain_rows(s, select(Contact.email, Contact.account_id)
+                                            .order_by(Contact.id.desc())))
+        domains: dict[str, int] = dict(bulk.plain_rows(
+            s, select(AccountDomain.domain, AccountDomain.account_id)))
+        marks: dict[int, str] = dict(bulk.plain_rows(
+            s, select(ImpactMark.account_id, ImpactMark.impact)
+            .where(ImpactMark.incident_id == incident_id)))
         return cls(by_key, accounts, domains, contacts, by_email, marks)
 
 

@@ -12,9 +12,10 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any, cast
 
-from sqlalchemy import Connection, Table, bindparam, func, select, update
+from sqlalchemy import ClauseElement, Connection, Table, bindparam, func, select, update
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.compiler import SQLCompiler
 
 IN_CHUNK = 5000  # ids per "IN (...)" list: well under SQLite's limit on bound parameters
 
@@ -101,6 +102,25 @@ def _copy(conn: Connection, sql: str, rows: Iterable[Sequence[Any]]) -> None:
                 copy.write_row(row)
     except psycopg.Error as exc:
         raise DBAPIError.instance(sql, None, exc, psycopg.Error) from exc
+
+
+def plain_rows(s: Session, stmt: ClauseElement) -> list[tuple[Any, ...]]:
+    """The rows of a large read as the driver's own tuples, in the session's transaction.
+    For text and integer columns only (no result processing is applied): building
+    SQLAlchemy rows took twice as long for the 300,000 contacts an import loads."""
+    conn = s.connection()
+    compiled = cast(SQLCompiler, stmt.compile(dialect=conn.dialect))
+    params: Any = compiled.construct_params()
+    if compiled.positional:
+        params = tuple(params[name] for name in compiled.positiontup or ())
+    cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    try:
+        cursor.execute(str(compiled), params)
+        return list(cursor.fetchall())
+    except Exception as exc:
+        raise DBAPIError.instance(str(compiled), params, exc, Exception) from exc
+    finally:
+        cursor.close()
 
 
 def reserve_ids(s: Session, model: type[Any], count: int) -> list[int]:
