@@ -25,7 +25,7 @@ from argon2 import PasswordHasher
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 
 from herald.clock import SystemClock
-from herald.services import accounts, demo, incidents, plan, steps
+from herald.services import accounts, demo, incidents, members, plan, steps
 from herald.services.context import Herald
 from herald.settings import Settings
 from herald.store.db import Database
@@ -512,6 +512,7 @@ def _seed_security_incident(h: Herald) -> str:
                        actor=MESSENGER, label_text="security incident channel")
     incidents.set_role(h, ref, "buddy", BUDDY, actor=MESSENGER, name="Liam Chen")
     incidents.set_role(h, ref, "security_lead", SEC_LEAD, actor=MESSENGER, name="Sofia Reyes")
+    members.add_member(h, ref, "counsel@example.com", actor=MESSENGER, why="legal review")
     for n in range(1, 9):
         steps.complete_step(h, ref, n, actor=MESSENGER)
     incidents.set_deadline(h, ref, aware_at=h.clock.now() - timedelta(hours=30), hours=72,
