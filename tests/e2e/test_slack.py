@@ -316,7 +316,7 @@ def test_signed_commands_act_as_the_mapped_herald_account(
                                            "up. Nothing else yet.")
 
     app.slack.command(f"approve {ref} buddy", "U0BO")
-    assert app.slack.last_reply().startswith("Approved. Still:")
+    assert app.slack.last_reply().startswith("Approved (email_impact_known v1). Still:")
     assert (seat(h, ref, "buddy").decision, seat(h, ref, "buddy").by) == ("approved", BUDDY)
 
     app.slack.command(f"changes {ref} cs_leadership Please name the fixed release", "U0CLO")

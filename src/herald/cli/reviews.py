@@ -62,12 +62,19 @@ def remind(
 
 
 @review_app.command("approve")
-def approve(ref: Ref, role: Seat, as_: As = None) -> None:
-    """Approve the current drafts for a seat you hold."""
+def approve(
+    ref: Ref, role: Seat,
+    reviewed: Annotated[str | None, typer.Option(
+        help="The draft versions you read, KIND=N;KIND=N (as `review status --json` gives "
+             "them): refused if the drafts changed since.")] = None,
+    as_: As = None,
+) -> None:
+    """Approve the drafts for a seat you hold (as they are now, or as you read them)."""
     who = actor(as_)
-    st = reviews.decide(herald(), ref, role, "approved", actor=who, account_roles=_roles(who))
-    ok(f"{role}: approved. " + ("Ready to send." if st.ready else "Still: "
-                                + "; ".join(st.missing)))
+    st = reviews.decide(herald(), ref, role, "approved", actor=who, account_roles=_roles(who),
+                        reviewed=reviews.parse_versions_token(reviewed) if reviewed else None)
+    ok(f"{role}: approved ({reviews.versions_said(st.versions)}). "
+       + ("Ready to send." if st.ready else "Still: " + "; ".join(st.missing)))
 
 
 @review_app.command("changes")

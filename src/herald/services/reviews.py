@@ -151,6 +151,11 @@ def versions_token(versions: dict[str, int]) -> str:
     return ";".join(f"{kind}={n}" for kind, n in sorted(versions.items()))
 
 
+def versions_said(versions: dict[str, int]) -> str:
+    """Draft versions as people read them: 'email_impact_known v3, status_page v1'."""
+    return ", ".join(f"{kind} v{n}" for kind, n in sorted(versions.items()))
+
+
 def parse_versions_token(text: str) -> dict[str, int]:
     """The draft versions of `versions_token`; a malformed token is an InvalidInput."""
     out: dict[str, int] = {}

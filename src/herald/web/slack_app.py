@@ -120,7 +120,9 @@ def _run(h: Herald, who: accounts.Account, words: list[str]) -> str:
     if verb == "approve" and len(words) >= 3:
         st = reviews.decide(h, ref, words[2], "approved", actor=who.email,
                             account_roles=list(who.roles))
-        return "Approved. " + ("Ready to send." if st.ready else "Still: " + "; ".join(st.missing))
+        # A typed command approves the drafts as they are now: say which versions those are.
+        return (f"Approved ({reviews.versions_said(st.versions)}). "
+                + ("Ready to send." if st.ready else "Still: " + "; ".join(st.missing)))
     if verb == "changes" and len(words) >= 4:
         reviews.decide(h, ref, words[2], "changes", actor=who.email,
                        account_roles=list(who.roles), comment=" ".join(words[3:]))
