@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import getpass
 import os
+import sys
 from typing import Annotated
 
 import typer
@@ -28,7 +29,7 @@ def _password(prompt: bool) -> str:
     value = os.environ.get("HERALD_NEW_PASSWORD")
     if value:
         return value
-    if not prompt:
+    if not (prompt and sys.stdin.isatty()):  # a script: no prompt that would echo or hang
         raise InvalidInput("set HERALD_NEW_PASSWORD or run interactively to give a password")
     first = getpass.getpass("Password (10+ characters): ")
     if first != getpass.getpass("Again: "):

@@ -75,10 +75,10 @@ def _insert_user(
     s: Session, now: datetime, *, email: str, name: str, roles: list[str], password: str,
     actor: str,
 ) -> Account:
-    email = normalize_email(email)
+    email = account_email(email)
     role_list = parse_account_roles(roles) or [AccountRole.VIEWER.value]
     _check_password(password)
-    if s.scalar(select(User.id).where(User.email == email)):
+    if s.scalar(select(User.id).where(func.lower(User.email) == email)):
         raise Conflict(f"an account for {email} already exists")
     user = User(email=email, name=(name or "").strip(), roles=role_list, active=True,
                 password_hash=_hasher.hash(password), created_at=now)
@@ -136,8 +136,15 @@ def get_user(h: Herald, email: str) -> Account:
         return _account(_user(s, email))
 
 
+def account_email(text: str) -> str:
+    """An account's email as it is stored and looked up: checked, then lower-cased whole
+    (people type their address in any case; signing in must not depend on it)."""
+    return normalize_email(text).lower()
+
+
 def _user(s: Session, email: str) -> User:
-    user = s.scalar(select(User).where(User.email == normalize_email(email)))
+    # lower(): accounts made before addresses were stored lower-cased still match
+    user = s.scalar(select(User).where(func.lower(User.email) == account_email(email)))
     if user is None:
         raise NotFound(f"no account {email!r}")
     return user
@@ -153,7 +160,7 @@ def log_in(h: Herald, *, email: str, password: str, ip: str) -> tuple[str, Accou
             (LoginAttempt.email == key) | (LoginAttempt.ip == ip))) or 0
         if failures >= LOGIN_MAX_FAILURES:
             raise TooManyAttempts("too many failed logins; wait 15 minutes and try again")
-        user = s.scalar(select(User).where(User.email == key))
+        user = s.scalar(select(User).where(func.lower(User.email) == key))
         if user is None or not user.active or not _verify(user.password_hash, password):
             s.add(LoginAttempt(email=key, ip=ip, at=now))
             failed = True
@@ -219,7 +226,7 @@ def revoke_api_token(h: Herald, token_id: int, *, actor: str) -> None:
         if tok is None or tok.revoked_at is not None:
             raise NotFound(f"no active token {token_id}")
         owner = s.get(User, tok.user_id)
-        account = s.scalar(select(User).where(User.email == actor))
+        account = s.scalar(select(User).where(func.lower(User.email) == actor.lower()))
         if owner is None or account is None or (
                 owner.id != account.id and AccountRole.ADMIN.value not in account.roles):
             raise NotFound(f"no active token {token_id}")
@@ -275,4 +282,4 @@ def complete_setup(
             raise NotFound("this setup link is not valid any more")
         row.used_at = now
         return _insert_user(s, now, email=email, name=name, roles=[AccountRole.ADMIN.value],
-                            password=password, actor=normalize_email(email))
+                            password=password, actor=account_email(email))
