@@ -74,3 +74,31 @@ def test_request_answer_and_status_in_the_cli(
                   "--as", MESSENGER).out == "legal review: yes\n"
     status = ok_cli(capsys, "review", "status", ref)
     assert "NOT READY: legal has not approved" in status.out
+
+
+def test_reminders_and_chat_messages_in_the_cli(
+        h: Herald, ref: str, clock: FixedClock, capsys: pytest.CaptureFixture[str]) -> None:
+    ok_cli(capsys, "review", "request", ref, *SEND, "--as", MESSENGER)
+    assert ok_cli(capsys, "review", "remind", ref).out == "nobody to remind now\n"
+    clock.advance(minutes=31)  # past the default 30 minutes without an answer
+    assert ok_cli(capsys, "review", "remind", ref).out == "2 reminder message(s) queued\n"
+    assert ok_cli(capsys, "review", "remind", ref).out == "nobody to remind now\n"  # once
+
+    # The manual chat channel: queue, see what to paste, confirm it with its link.
+    assert ok_cli(capsys, "chat", "post", ref, "5", "--as", MESSENGER).out == (
+        "queued 1 message(s)\n")
+    pending = ok_cli(capsys, "chat", "pending", ref, "--json").json()
+    buddy_ask = next(i for i in pending if i["kind"] == "chat_buddy_request")
+    assert buddy_ask["state"] == "queued" and ref in buddy_ask["text"]  # no worker ran
+    listed = ok_cli(capsys, "chat", "pending", ref).out
+    assert f"[{buddy_ask['id']}] queued: " in listed and buddy_ask["text"] in listed
+    refused = run_cli(capsys, "chat", "retry", ref, str(buddy_ask["id"]), "--as", MESSENGER)
+    assert refused.code == 1 and refused.err.startswith(
+        "error: this message is queued; only failed, in-doubt or waiting")
+    assert ok_cli(capsys, "chat", "posted", ref, str(buddy_ask["id"]), "--link",
+                  "https://chat.example.com/archives/C1/p2", "--as", MESSENGER).out == (
+        f"message {buddy_ask['id']} recorded as posted\n")
+    still = [i["id"] for i in ok_cli(capsys, "chat", "pending", ref, "--json").json()]
+    assert buddy_ask["id"] not in still
+    assert run_cli(capsys, "chat", "posted", ref, "999999", "--as", MESSENGER).err == (
+        "error: no chat message 999999 on this incident\n")

@@ -338,3 +338,36 @@ def test_people_are_let_in_and_taken_off_in_the_cli(
         "error: counsel@example.com was not let in on inc-7 (people in a role leave it with "
         "the role)")
     assert m.read("member", "list", ref, "--json").json() == []
+
+
+def test_status_roles_retro_and_components_in_the_cli(
+    cli: None, capsys: pytest.CaptureFixture[str], clock: FixedClock
+) -> None:
+    m = Messenger(capsys, clock, MAYA)
+    ref = "inc-8"
+    m.do("incident", "new", "Webhooks delayed", "--messenger", MAYA, "--number", ref)
+    m.do("role", "set", ref, "buddy", LIAM, "--name", "Liam Chen")
+    m.do("role", "set", ref, "buddy", PRIYA)  # Liam hands over to Priya
+    assert m.do("role", "clear", ref, "buddy").out == "buddy: nobody\n"
+    roles = m.read("role", "list", ref, "--json").json()
+    assert [r["role"] for r in roles["current"]] == ["messenger"]
+    assert [(r["email"], r["ended_at"] is not None) for r in roles["history"]] == [
+        (LIAM, True), (PRIYA, True)]
+    assert m.refused("role", "clear", ref, "messenger") == (
+        "error: an incident always has a messenger; hand the role over instead")
+
+    assert m.do("plan", "retro", ref, "Page the on-call earlier").out == "parked for the retro\n"
+    retro = m.read("plan", "show", ref, "--json").json()["retro"]
+    assert [(n["text"], n["by"]) for n in retro] == [("Page the on-call earlier", MAYA)]
+
+    assert m.do("incident", "status", ref, "resolved").out.strip().endswith("resolved")
+    assert m.refused("incident", "status", ref, "finished").startswith("error: ")
+    assert m.read("incident", "show", ref, "--json").json()["status"] == "resolved"
+
+    m.do("status-page", "component", "add", "hooks", "Webhooks")
+    assert m.do("status-page", "component", "set", "hooks", "degraded_performance").out == (
+        "component hooks: degraded_performance\n")
+    assert m.refused("status-page", "component", "set", "hooks", "on_fire").startswith(
+        "error: ")
+    components = m.read("status-page", "component", "list", "--json").json()
+    assert [(c["code"], c["status"]) for c in components] == [("hooks", "degraded_performance")]
