@@ -178,6 +178,14 @@ def test_one_live_worker_keeps_health_ok_beside_a_silent_one(h: Herald,
     scraped = scrape(h)
     assert scraped[("herald_workers", (("state", "stale"),))] == 1
 
+    # A worker silent for a day (crashed, its name never used again) is forgotten when
+    # another starts; one that still beats is kept.
+    clock.advance(days=1)
+    health.beat(h, "worker@host-2")
+    health.beat(h, "worker@host-3")
+    assert client(h).get("/healthz").json()["workers"]["stale"] == 0
+    assert client(h).get("/healthz").json()["workers"]["alive"] == 2
+
 
 def test_healthz_and_metrics_answer_503_when_the_database_is_unreachable(h: Herald) -> None:
     down = replace(h, db=Database(UNREACHABLE))

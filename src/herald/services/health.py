@@ -37,6 +37,9 @@ class Health:
         return self.database == "ok" and (self.worker is None or self.worker.state != "stale")
 
 
+FORGET_AFTER = timedelta(days=1)
+
+
 def beat(h: Herald, name: str, *, kind: str = WORKER) -> None:
     """Record that a background process is alive; the worker calls this every few seconds.
 
@@ -46,6 +49,9 @@ def beat(h: Herald, name: str, *, kind: str = WORKER) -> None:
     with h.db.transaction() as s:
         row = s.scalar(select(Heartbeat).where(Heartbeat.name == name))
         if row is None:
+            # A process starting is the moment to forget those silent for a day: a worker that
+            # crashed under a name never used again (a container's) would read "stale" forever.
+            s.execute(delete(Heartbeat).where(Heartbeat.beat_at < now - FORGET_AFTER))
             s.add(Heartbeat(name=name[:200], kind=kind, started_at=now, beat_at=now))
         else:
             row.kind, row.beat_at = kind, now
