@@ -26,8 +26,9 @@ app.add_typer(tickets_app, name="tickets")
 
 @followup_app.command("list")
 def followup_list(ref: Ref, json_: Json = False) -> None:
-    """The follow-up queue: customers who replied first."""
-    items = followup.list_items(herald(), ref)
+    """The follow-up queue: customers who replied first, the oldest unanswered reply on top
+    (the order of the Follow-up tab and the API)."""
+    items = followup.queue(herald(), ref)
     if json_:
         emit_json(items)
         return
@@ -35,7 +36,8 @@ def followup_list(ref: Ref, json_: Json = False) -> None:
     for i in items:
         table.add_row(str(i.id), f"{i.customer_name} <{i.customer_email}>", i.state,
                       i.outcome or "", fmt(i.sent_at), fmt(i.replied_at),
-                      (i.last_reply or "")[:60])
+                      # the customer's own words on one line, not the quoted email below them
+                      " ".join(i.thread[-1].text.split())[:60] if i.thread else "")
     console.print(table)
 
 
@@ -59,7 +61,8 @@ def faq_add(
 ) -> None:
     """Add a customer question (and the answer to confirm)."""
     n = wrapup.add_faq(herald(), ref, question, actor=actor(as_), answer=answer)
-    ok(f"FAQ entry {n} added" + (": confirmation asked in the incident channel" if answer else ""))
+    asked = bool(answer and answer.strip())  # a blank answer is no answer: nothing is asked
+    ok(f"FAQ entry {n} added" + (": confirmation asked in the incident channel" if asked else ""))
 
 
 @faq_app.command("confirm")
@@ -110,7 +113,8 @@ def pm_list(ref: Ref, json_: Json = False) -> None:
         return
     for r in rows:
         ok(f"{r.customer_name} <{r.customer_email}>: asked {fmt(r.requested_at)}, "
-           + (f"sent {fmt(r.sent_at)}" if r.sent_at else "not sent yet"))
+           + (f"sent {fmt(r.sent_at)}" if r.sent_at else
+              "not sent yet" if r.state == "asked" else f"email {r.state}"))
 
 
 @tickets_app.command("sync")
