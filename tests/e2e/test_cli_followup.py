@@ -309,7 +309,7 @@ def test_poll_reads_the_configured_mailbox_once(
         _reopen()
         assert refused(capsys, "followup", "poll") == (
             f"error: cannot read INBOX at 127.0.0.1:{server.port}: "
-            "b'[AUTHENTICATIONFAILED] Invalid credentials'")
+            "[AUTHENTICATIONFAILED] Invalid credentials")
     monkeypatch.setenv("HERALD_IMAP_PORT", str(port))  # that server is gone
     _reopen()
     gone = refused(capsys, "followup", "poll")

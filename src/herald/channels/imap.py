@@ -22,6 +22,12 @@ class MailboxUnavailable(Exception):
     """The IMAP server could not be reached, refused the login or a command."""
 
 
+def _said(exc: Exception) -> str:
+    """An error as the server worded it (imaplib passes the server's reply as bytes)."""
+    first = exc.args[0] if exc.args else None
+    return first.decode("utf-8", "replace") if isinstance(first, bytes) else str(exc)
+
+
 def _check(result: tuple[str, Sequence[object]], what: str) -> list[object]:
     typ, data = result
     if typ != "OK":
@@ -61,7 +67,7 @@ class Mailbox:
             _check(conn.select(_quote(self.folder)), f"SELECT {self.folder}")
         except (OSError, imaplib.IMAP4.error) as exc:
             raise MailboxUnavailable(f"cannot read {self.folder} at {self.host}:{self.port}: "
-                                     f"{exc}") from None
+                                     f"{_said(exc)}") from None
         self._conn = conn
         return self
 
@@ -76,7 +82,7 @@ class Mailbox:
         try:
             return _check(self._conn.uid(*args), args[0])
         except (OSError, imaplib.IMAP4.error) as exc:
-            raise MailboxUnavailable(f"IMAP UID {args[0]} failed: {exc}") from None
+            raise MailboxUnavailable(f"IMAP UID {args[0]} failed: {_said(exc)}") from None
 
     def unseen(self, limit: int = 200) -> list[str]:
         """UIDs of the messages not handled yet, oldest first."""
