@@ -157,6 +157,8 @@ def test_the_queue_lists_the_oldest_reply_first_and_mark_records_what_it_needs(
     before = states(h, ref)
     assert refused(capsys, "followup", "mark", ref, str(ids[c2]), "maybe", *AS) == (
         "error: mark it faq, postmortem or none")
+    assert refused(capsys, "followup", "mark", ref, str(ids[c2]), "none", "--question",
+                   "Is it fixed?", *AS) == "error: --question goes with the faq outcome only"
     assert refused(capsys, "followup", "mark", ref, "99", "faq", *AS) == (
         "error: no follow-up item 99 on this incident")
     assert refused(capsys, "followup", "mark", other, str(ids[c2]), "none", *AS) == (

@@ -48,6 +48,8 @@ def followup_mark(
     as_: As = None,
 ) -> None:
     """Decide what a reply needs."""
+    if question and outcome.strip().lower() != "faq":
+        raise InvalidInput("--question goes with the faq outcome only")
     followup.mark_item(herald(), ref, item, outcome, actor=actor(as_), question=question)
     ok(f"item {item}: {outcome}")
 
