@@ -348,22 +348,22 @@ def test_the_faq_from_question_to_confirmed_answer(
     clock.advance(minutes=5)
     assert ok_cli(capsys, "faq", "confirm", ref, "1", "--engineer", ENGINEER, *AS).out == (
         f"FAQ entry 1 confirmed by {ENGINEER}\n")
-    assert ok_cli(capsys, "faq", "confirm", ref, "2", "--engineer", ENGINEER, "--answer",
-                  "No: 5.2.1 reindexes on its own.", *AS).out == (
-        f"FAQ entry 2 confirmed by {ENGINEER}\n")
+    assert ok_cli(capsys, "faq", "confirm", ref, "2", "--engineer", " Eng@EXAMPLE.com ",
+                  "--answer", "No: 5.2.1 reindexes on its own.", *AS).out == (
+        "FAQ entry 2 confirmed by Eng@example.com\n")  # as stored and listed
 
     assert ok_cli(capsys, "faq", "list", ref).out == (
         "[1] Q: Is any data lost?\n"
         f"     A: No data is lost.  (confirmed by {ENGINEER})\n"
         "[2] Q: Do we need to reindex?\n"
-        f"     A: No: 5.2.1 reindexes on its own.  (confirmed by {ENGINEER})\n"
+        "     A: No: 5.2.1 reindexes on its own.  (confirmed by Eng@example.com)\n"
         "[3] Q: Which versions?\n"
         "     A: (no answer yet)  (not confirmed)\n")
     assert ok_cli(capsys, "faq", "list", ref, "--json").json() == [
         {"id": 1, "question": "Is any data lost?", "answer": "No data is lost.",
          "confirmed_by": ENGINEER, "confirmed_at": "2026-01-01T09:10:00Z"},
         {"id": 2, "question": "Do we need to reindex?",
-         "answer": "No: 5.2.1 reindexes on its own.", "confirmed_by": ENGINEER,
+         "answer": "No: 5.2.1 reindexes on its own.", "confirmed_by": "Eng@example.com",
          "confirmed_at": "2026-01-01T09:10:00Z"},
         {"id": 3, "question": "Which versions?", "answer": None, "confirmed_by": None,
          "confirmed_at": None}]

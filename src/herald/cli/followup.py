@@ -10,6 +10,7 @@ import typer
 from herald.channels.imap import MailboxUnavailable, mailbox_for
 from herald.channels.tickets import desk_for, sleep_for
 from herald.cli.common import As, Json, Ref, Table, actor, app, console, emit_json, herald, ok
+from herald.domain.incident import normalize_email
 from herald.errors import InvalidInput, Refused
 from herald.services import followup, followup_schedule, tickets, wrapup
 from herald.timeparse import fmt
@@ -75,7 +76,7 @@ def faq_confirm(
 ) -> None:
     """Record that engineering confirmed an answer."""
     wrapup.confirm_faq(herald(), ref, entry, actor=actor(as_), engineer=engineer, answer=answer)
-    ok(f"FAQ entry {entry} confirmed by {engineer}")
+    ok(f"FAQ entry {entry} confirmed by {normalize_email(engineer)}")  # as it is stored
 
 
 @faq_app.command("list")
