@@ -579,6 +579,15 @@ def test_outsiders_get_404_on_every_route_of_a_security_incident(api: Api) -> No
     assert [(m["email"], m["why"]) for m in detail["members"]] == [(OUTSIDER, "legal review")]
     assert api.ok(OUTSIDER, "GET", f"/incidents/{ref}")["title"] == "Secret key leaked"
     assert ref in [i["ref"] for i in api.ok(OUTSIDER, "GET", "/search?q=leaked")]
+    # Someone only let in (here a viewer account) sees the incident but may not let others
+    # in or take them off: a need-to-know list must not grow from within.
+    api.ok(MESSENGER, "POST", f"/incidents/{ref}/members", {"email": VIEWER})
+    assert api.ok(VIEWER, "GET", f"/incidents/{ref}")["title"] == "Secret key leaked"
+    error_of(api.call(VIEWER, "POST", f"/incidents/{ref}/members",
+                      {"email": "friend@example.com"}), 403,
+             "only the incident's people in a role")
+    error_of(api.call(VIEWER, "DELETE", f"/incidents/{ref}/members/{OUTSIDER}"), 403)
+    api.ok(MESSENGER, "DELETE", f"/incidents/{ref}/members/{VIEWER}")
     assert api.ok(MESSENGER, "DELETE", f"/incidents/{ref}/members/{OUTSIDER}")["members"] == []
     error_of(api.call(OUTSIDER, "GET", f"/incidents/{ref}"), 404, f"no incident '{ref}'")
     error_of(api.call(MESSENGER, "DELETE", f"/incidents/{ref}/members/{OUTSIDER}"), 404,

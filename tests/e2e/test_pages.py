@@ -204,7 +204,9 @@ def test_the_messenger_lets_legal_in_on_a_security_incident_from_its_page(h: Her
     page = me.get(r.headers["location"]).text
     assert "legal@example.com is let in on the incident." in page
     assert 'legal@example.com <span class="muted">(legal review)</span>' in page
-    assert legal.get(f"/incidents/{ref}").status_code == 200  # in now, and in the list
+    seen = legal.get(f"/incidents/{ref}")  # in now, and in the list
+    assert seen.status_code == 200 and "legal@example.com" in seen.text
+    assert "Let someone in" not in seen.text  # let in, legal may not let others in
     assert f"/incidents/{ref}" in legal.get("/").text
     r = _post(me, f"/incidents/{ref}/members/remove", {"email": "legal@example.com"},
               page=f"/incidents/{ref}")

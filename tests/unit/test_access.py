@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from herald.domain.access import Viewer, can_see
+from herald.domain.access import Viewer, can_let_in, can_see
 
 MEMBERS = ["messenger@example.com", "Sec@Example.com"]
 
@@ -43,3 +43,20 @@ def test_no_members_means_only_security_and_admins() -> None:
     assert not can_see(security=True, members=[], viewer=Viewer("a@example.com"))
     assert can_see(security=True, members=[], viewer=Viewer("a@example.com",
                                                             frozenset({"admin"})))
+
+
+@pytest.mark.parametrize(("roles", "holds_a_role", "allowed"), [
+    (frozenset({"support"}), False, True),
+    (frozenset({"security"}), False, True),
+    (frozenset({"admin"}), False, True),
+    (frozenset({"reviewer"}), True, True),  # an incident lead in their role
+    (frozenset({"account_team"}), False, False),  # a CE who was only let in
+    (frozenset({"reviewer"}), False, False),  # legal, let in to review
+    (frozenset({"viewer"}), False, False),
+])
+def test_only_role_holders_and_incident_runners_let_others_in(
+        roles: frozenset[str], holds_a_role: bool, allowed: bool) -> None:
+    viewer = Viewer("Pat@Example.com", roles)
+    holders = ["maya@example.com", *(["pat@example.com"] if holds_a_role else [])]
+    assert can_let_in(role_holders=holders, viewer=viewer) is allowed
+    assert can_let_in(role_holders=holders, viewer=None)  # the CLI: an operator's tool

@@ -57,6 +57,15 @@ def can_act(*, members: Iterable[str], viewer: Viewer | None) -> bool:
     return viewer.email.lower() in {m.lower() for m in members}
 
 
+def can_let_in(*, role_holders: Iterable[str], viewer: Viewer | None) -> bool:
+    """Who may let people in on an incident (or take them off): those who run incidents, and
+    its role holders and creator. Someone who was only let in may not: a need-to-know list
+    must not grow from within."""
+    if viewer is None or viewer.roles & RUNS_INCIDENTS:
+        return True
+    return viewer.email.lower() in {m.lower() for m in role_holders}
+
+
 def can_mark(viewer: Viewer | None, members: Iterable[str],
              account_ce_email: str | None) -> bool:
     """Who may mark an account impacted yes/no on an incident's list.

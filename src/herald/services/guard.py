@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from sqlalchemy.orm import Session, joinedload
 
-from herald.domain.access import Viewer, can_act, can_see
+from herald.domain.access import Viewer, can_act, can_let_in, can_see
 from herald.errors import Forbidden, NotFound
 from herald.services.common import find_incident
 from herald.services.context import Herald
@@ -21,11 +21,18 @@ class Access:
     security: bool
     members: tuple[str, ...]
     may_act: bool
+    may_let_in: bool  # let people in on the incident, or take them off
 
     def require_act(self) -> None:
         """Forbidden when the viewer may see the incident but not change it."""
         if not self.may_act:
             raise Forbidden("your account may view this incident but not change it")
+
+    def require_let_in(self) -> None:
+        """Forbidden when the viewer may not change who is let in (domain.access.can_let_in)."""
+        if not self.may_let_in:
+            raise Forbidden("only the incident's people in a role (or support, security and "
+                            "admins) let others in or take them off")
 
 
 def members(inc: Incident) -> list[str]:
@@ -51,8 +58,10 @@ def authorize(h: Herald, ref: str, viewer: Viewer | None, *, act: bool = False) 
     with h.db.sessions() as s:
         inc = visible_incident(s, ref, viewer)
         people = tuple(members(inc))
+        holders = [r.person.email for r in inc.roles if r.ended_at is None] + [inc.created_by]
         access = Access(incident_id=inc.id, security=inc.security, members=people,
-                        may_act=can_act(members=people, viewer=viewer))
+                        may_act=can_act(members=people, viewer=viewer),
+                        may_let_in=can_let_in(role_holders=holders, viewer=viewer))
     if act:
         access.require_act()
     return access

@@ -103,7 +103,9 @@ class MemberIn(Input):
 @router.post("/incidents/{ref}/members", summary="Let someone in", responses=WRITE)
 def add_member(seen: Acting, body: MemberIn) -> IncidentDetail:
     """Let someone in on the incident without a role (a CE, legal, marketing). On a security
-    incident, they see it from now on. Adding someone already in changes nothing."""
+    incident, they see it from now on. Adding someone already in changes nothing. Someone
+    who was only let in may not let in others (403)."""
+    seen.access.require_let_in()
     members.add_member(seen.h, seen.ref, body.email, actor=seen.actor, why=body.why)
     return detail_after(seen)
 
@@ -113,6 +115,7 @@ def add_member(seen: Acting, body: MemberIn) -> IncidentDetail:
 def add_account_team(seen: Acting) -> IncidentDetail:
     """Let in the CE and AE of every customer on the incident's list, for the CE round on a
     security incident."""
+    seen.access.require_let_in()
     members.add_account_team(seen.h, seen.ref, actor=seen.actor)
     return detail_after(seen)
 
@@ -124,6 +127,7 @@ def remove_member(seen: Acting, email: Annotated[str, Path(
                   ) -> IncidentDetail:
     """Take someone off the incident (the history stays in the audit log). People in a role
     leave it with the role."""
+    seen.access.require_let_in()
     members.remove_member(seen.h, seen.ref, email, actor=seen.actor)
     return detail_after(seen)
 

@@ -64,7 +64,8 @@ def incident_page(request: Request, seen: Seen, d: IncidentDetail, template: str
                   status_code: int = 200, **context: object) -> Response:
     """Render one of the incident's tabs with the shared header context."""
     return render(request, template, status_code=status_code, inc=d, tab=tab,
-                  may_act=may_act(seen), role_choices=ROLE_CHOICES, severities=SEVERITIES,
+                  may_act=may_act(seen), may_let_in=seen.access.may_let_in,
+                  role_choices=ROLE_CHOICES, severities=SEVERITIES,
                   fact_labels=FACT_LABELS, here=request.url.path,
                   status_due=status_posts.due_of(seen.h, seen.access.incident_id,
                                                     security=seen.access.security),

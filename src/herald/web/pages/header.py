@@ -80,6 +80,7 @@ def form_clear_role(request: Request, seen: Acting, role: str, next: Text = "") 
 def form_add_member(request: Request, seen: Acting, email: Text, why: Text = "",
                     next: Text = "") -> Response:
     """Let someone in on the incident without a role (need-to-know)."""
+    seen.access.require_let_in()
     who = members.add_member(seen.h, seen.ref, email, actor=seen.actor, why=why)
     return redirect(request, back(seen.ref, next), message=f"{who} is let in on the incident.")
 
@@ -87,6 +88,7 @@ def form_add_member(request: Request, seen: Acting, email: Text, why: Text = "",
 @router.post("/incidents/{ref}/members/remove")
 def form_remove_member(request: Request, seen: Acting, email: Text, next: Text = "") -> Response:
     """Take someone off the incident."""
+    seen.access.require_let_in()
     members.remove_member(seen.h, seen.ref, email, actor=seen.actor)
     return redirect(request, back(seen.ref, next), message=f"{email.strip()} is taken off.")
 
@@ -94,6 +96,7 @@ def form_remove_member(request: Request, seen: Acting, email: Text, next: Text =
 @router.post("/incidents/{ref}/members/account-team")
 def form_add_account_team(request: Request, seen: Acting, next: Text = "") -> Response:
     """Let in the CE and AE of every customer on the list (the CE round)."""
+    seen.access.require_let_in()
     added = members.add_account_team(seen.h, seen.ref, actor=seen.actor)
     return redirect(request, back(seen.ref, next), message=(
         f"Let in: {', '.join(added)}." if added
