@@ -1,13 +1,14 @@
 """A fake Slack for tests: the Web API on real HTTP on loopback, and signed callbacks.
 
 `FakeSlack` serves the Web API methods Herald calls, speaking Slack's documented shapes:
-every method is a POST to /api/<method> whose arguments come as a query string, a form
-(urlencoded or multipart) or a JSON body; the token comes as `Authorization: Bearer`; the
+every method is a POST (or a GET, as slack_sdk sends some reads) to /api/<method> whose
+arguments come as a query string, a form (urlencoded or multipart) or a JSON body; the token
+comes as `Authorization: Bearer`; the
 answer is JSON with `ok` and, when it is false, `error` (HTTP 200), except a rate limit:
 HTTP 429 with `Retry-After` and `{"ok": false, "error": "ratelimited"}`. It keeps every
 posted message per channel (with `ts`, threads and `reply_count`), knows users (users.info
-with `profile.email`), answers chat.getPermalink, conversations.history and
-conversations.replies and auth.test, and records what Bolt sends to `response_url`.
+with `profile.email`, users.lookupByEmail), answers chat.getPermalink, conversations.history
+and conversations.replies and auth.test, and records what Bolt sends to `response_url`.
 
 Faults are queued per method: `fail("chat.postMessage", "500")`, `"hang"` (no answer until
 the client gave up; `keep=True` stores the message first, as when Slack got it but the
@@ -126,6 +127,9 @@ class FakeSlack:
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:
+                fake._handle(self)
+
+            def do_GET(self) -> None:  # slack_sdk reads some methods (users.lookupByEmail) so
                 fake._handle(self)
 
             def log_message(self, format: str, *args: Any) -> None:
@@ -317,6 +321,14 @@ class FakeSlack:
             raise KeyError("message_not_found")
         return {"channel": channel,
                 "permalink": f"{WORKSPACE}/archives/{channel}/p{ts.replace('.', '')}"}
+
+    def _users_lookupByEmail(self, args: dict[str, Any]) -> dict[str, Any]:
+        """A member by the email on their profile (needs the users:read.email scope)."""
+        email = str(args.get("email") or "").lower()
+        found = next((u for u in self.users.values() if (u.email or "").lower() == email), None)
+        if found is None:
+            raise KeyError("users_not_found")
+        return self._users_info({"user": found.id})
 
     def _users_info(self, args: dict[str, Any]) -> dict[str, Any]:
         user = self.users.get(str(args.get("user") or ""))

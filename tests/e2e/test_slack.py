@@ -120,8 +120,19 @@ def test_steps_1_5_9_10_and_14_post_to_their_channels_with_their_mentions(
     assert {i.state for i in items} == {"sent"}
     for item in items:
         by_kind.setdefault(item.kind, []).append((item.channel, item.text))
+    # Slack got each text with the people in roles as real mentions (found by their email),
+    # so they are notified; Herald keeps the names for people to read.
+    real = {"@Bo": "<@U0BO>", "@Lia": "<@U0LIA>", "@Sam": "<@U0SAM>"}
+
+    def as_slack(text: str) -> str:
+        for name, mention in real.items():
+            text = text.replace(name, mention)
+        return text
+
     posted = {(m["channel"], unescape(m["text"])) for m in slack.posted()}
-    assert posted == {pair for pairs in by_kind.values() for pair in pairs}
+    assert posted == {(c, as_slack(t)) for pairs in by_kind.values() for c, t in pairs}
+    assert any("<@U0LIA> <@U0SAM>" in t for _, t in posted)
+    assert len(slack.called("users.lookupByEmail")) == 3  # once per person, then remembered
 
     where = {kind: [c for c, _ in pairs] for kind, pairs in by_kind.items()}
     assert where == {
@@ -183,6 +194,20 @@ def test_a_normal_incident_has_no_step_9_messages(h: Herald, slack: FakeSlack) -
     assert not slack.posted("C0SECURITY")
     lead = [m for m in slack.posted(INCIDENT_CHANNEL)]
     assert len(lead) == 1 and "@Sam" not in lead[0]["text"]
+
+
+def test_a_person_slack_cannot_find_keeps_their_name(h: Herald, slack: FakeSlack) -> None:
+    ref = staffed(h, security=False)
+    incidents.set_role(h, ref, "incident_lead", "stranger@example.com", actor=MESSENGER,
+                       name="Stan")  # not in the Slack workspace
+    slack.fail("users.lookupByEmail", "missing_scope")  # and the first lookup is refused
+    reviews.request_reviews(h, ref, actor=MESSENGER, extras=SEND)
+    post_all(h)
+    lead = unescape(slack.posted(INCIDENT_CHANNEL)[0]["text"])
+    assert lead.startswith("@Stan could you check the draft customer messages")
+    support = unescape(slack.posted("C0SUPINT")[0]["text"])
+    assert "@Bo" in support  # the refused lookup (missing scope): the name, posted all the same
+    assert {i.state for i in chat.chat_items(h, ref)} == {"sent"}
 
 
 # A chat outage loses no message ----------------------------------------------------------------

@@ -30,9 +30,12 @@ class ChatChannel(Protocol):
     """Something that can post a message to a channel."""
 
     def post(self, *, channel: str, text: str, thread: str | None = None,
-             buttons: list[dict[str, str]] | None = None, retry: bool = False) -> ChatReceipt:
+             buttons: list[dict[str, str]] | None = None, retry: bool = False,
+             people: dict[str, str] | None = None) -> ChatReceipt:
         """Post `text` to `channel` (optionally in a thread, with action buttons); `retry`
-        says an earlier try of the same message failed (and may have got through)."""
+        says an earlier try of the same message failed (and may have got through); `people`
+        maps a person's mention in the text ("@Liam Chen") to their email, for chats that
+        can turn it into a real mention."""
         ...
 
 
@@ -40,7 +43,8 @@ class ManualChat:
     """Nothing leaves: the message waits for a person to paste it and confirm."""
 
     def post(self, *, channel: str, text: str, thread: str | None = None,
-             buttons: list[dict[str, str]] | None = None, retry: bool = False) -> ChatReceipt:
+             buttons: list[dict[str, str]] | None = None, retry: bool = False,
+             people: dict[str, str] | None = None) -> ChatReceipt:
         """Leave the message for the messenger to post by hand."""
         return ChatReceipt("manual", f"copy it to {channel} and confirm")
 
@@ -52,16 +56,20 @@ class SlackChat:
     token: str
     base_url: str = "https://slack.com/api/"
     timeout: float = 10
+    user_ids: dict[str, str | None] = field(default_factory=dict)  # email -> Slack user id
 
     def post(self, *, channel: str, text: str, thread: str | None = None,
-             buttons: list[dict[str, str]] | None = None, retry: bool = False) -> ChatReceipt:
+             buttons: list[dict[str, str]] | None = None, retry: bool = False,
+             people: dict[str, str] | None = None) -> ChatReceipt:
         """Post and fetch the permalink; rate limits and outages become retries.
 
-        On a retry the channel's recent history is read first: a try that timed out may
-        have reached Slack, and the same message must not be posted twice."""
+        People's mentions become Slack mentions (`<@U…>`, found by their email), so they
+        are notified. On a retry the channel's recent history is read first: a try that
+        timed out may have reached Slack, and the same message must not be posted twice."""
         from slack_sdk.errors import SlackApiError
 
         client = _client(self.token, self.base_url, self.timeout)
+        text = self._mention(client, text, people or {})
         ts = _already_posted(client, channel, text) if retry else None
         if ts is not None:
             return ChatReceipt("sent", f"an earlier try was posted at {ts}",
@@ -76,6 +84,26 @@ class SlackChat:
         ts = str(posted.get("ts") or "")
         link = _permalink(client, str(posted.get("channel") or channel), ts)
         return ChatReceipt("sent", f"posted at {ts}", link=link)
+
+
+    def _mention(self, client: Any, text: str, people: dict[str, str]) -> str:
+        """The text with each person's mention as a Slack mention, where Slack knows their
+        email (users.lookupByEmail, once per address); the name stays where it does not."""
+        from slack_sdk.errors import SlackApiError
+
+        for said, email in sorted(people.items(), key=lambda p: -len(p[0])):
+            key = email.strip().lower()
+            if key not in self.user_ids:
+                try:
+                    found = client.users_lookupByEmail(email=key).get("user") or {}
+                    self.user_ids[key] = str(found.get("id") or "") or None
+                except SlackApiError:  # users_not_found, missing_scope: keep the name
+                    self.user_ids[key] = None
+                except OSError:  # unreachable now: the post will say so; ask again next time
+                    continue
+            if user_id := self.user_ids[key]:
+                text = text.replace(said, f"<@{user_id}>")
+        return text
 
 
 def _client(token: str, base_url: str, timeout: float) -> Any:

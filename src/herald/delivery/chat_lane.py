@@ -21,7 +21,7 @@ def post_due_chat(h: Herald, worker: str, chat: ChatChannel, *, batch: int = 10)
             try:
                 receipt = chat.post(channel=p.get("channel", ""), text=p.get("text", ""),
                                     thread=p.get("thread"), buttons=p.get("buttons"),
-                                    retry=row.attempts > 1)
+                                    retry=row.attempts > 1, people=p.get("people"))
             except Exception as exc:  # a bug or an unexpected answer: keep the message
                 outcome = outbox.Outcome(row.id, "retry", f"posting failed: {exc}",
                                          row.attempts)

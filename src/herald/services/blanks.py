@@ -34,6 +34,21 @@ def _mention(inc: Incident, role: Role) -> str | None:
     return f"@{held.person.name}" if held.person.name else held.person.email
 
 
+MENTIONED_ROLES = ((Role.BUDDY, "buddy_mention"), (Role.INCIDENT_LEAD, "incident_lead_mention"),
+                   (Role.SECURITY_LEAD, "security_lead_mention"))
+
+
+def people_mentioned(inc: Incident) -> dict[str, str]:
+    """Each role holder's mention as the messages write it, with their email (a chat that
+    knows people by email turns the mention into a real one)."""
+    out = {}
+    for role, _blank in MENTIONED_ROLES:
+        held = current_role(inc, role.value)
+        if held is not None and (mention := _mention(inc, role)) is not None:
+            out[mention] = held.person.email
+    return out
+
+
 def incident_blanks(h: Herald, s: Session, inc: Incident) -> dict[str, Any]:
     """Every incident-level blank Herald knows; missing ones are simply absent."""
     values: dict[str, Any] = {
@@ -48,8 +63,7 @@ def incident_blanks(h: Herald, s: Session, inc: Incident) -> dict[str, Any]:
     values["support_address"] = h.settings.support_address
     for key, text in h.settings.mentions.items():
         values[f"mention_{key}"] = text
-    for role, key in ((Role.BUDDY, "buddy_mention"), (Role.INCIDENT_LEAD, "incident_lead_mention"),
-                      (Role.SECURITY_LEAD, "security_lead_mention")):
+    for role, key in MENTIONED_ROLES:
         if (mention := _mention(inc, role)) is not None:
             values[key] = mention
     planned = s.scalar(select(TimelineEvent.planned_at).where(

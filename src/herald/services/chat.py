@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from herald.domain.access import Viewer
 from herald.errors import InvalidInput, NotFound, Refused
-from herald.services.blanks import incident_blanks, pack_for
+from herald.services.blanks import incident_blanks, pack_for, people_mentioned
 from herald.services.common import actor_email, audit, find_incident, touch
 from herald.services.context import Herald
 from herald.services.guard import visible_incident
@@ -154,6 +154,7 @@ def queue_messages(h: Herald, s: Session, inc: Incident, kinds: list[str], *, ac
         text = render_source(pack.env, template.path.name, template.source, context)
         mentions = [str(context[b]) for b in template.all_blanks
                     if _is_mention(b) and context.get(b)]
+        people = {said: email for said, email in people_mentioned(inc).items() if said in text}
         targets = (purposes or {}).get(kind) or template.targets
         for purpose in targets:
             channel = _channel(h, s, inc, purpose)
@@ -163,7 +164,7 @@ def queue_messages(h: Herald, s: Session, inc: Incident, kinds: list[str], *, ac
                               incident_id=inc.id,
                               payload={"kind": kind, "title": template.title,
                                        "purpose": purpose, "channel": channel, "text": text,
-                                       "mentions": mentions,
+                                       "mentions": mentions, "people": people,
                                        "buttons": _buttons(kind, ref,
                                                            (payload or {}).get("seats"),
                                                            (payload or {}).get("versions")),
