@@ -207,7 +207,7 @@ def test_roles_change_and_keep_their_history(h: Herald) -> None:
     h.clock.advance(hours=1)  # type: ignore[attr-defined]
     handover = h.clock.now()
     incidents.set_role(h, ref, "Buddy", "noor@example.com", actor=MESSENGER, name="Noor")
-    incidents.set_role(h, ref, "buddy", "noor@example.com", actor=MESSENGER)  # already holds it
+    incidents.set_role(h, ref, "buddy", "Noor@Example.com", actor=MESSENGER)  # already holds it
     staff(h, ref, "incident_lead", "cs_leader")
 
     d = views.incident_detail(h, ref)

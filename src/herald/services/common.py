@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import flag_modified
 from sqlalchemy.orm.interfaces import ORMOption
@@ -68,7 +68,10 @@ def actor_email(actor: str) -> str:
 def person(session: Session, email: str, name: str | None = None) -> Person:
     """Find or create a person by email; a given name updates the stored one."""
     email = normalize_email(email)
-    found = session.scalar(select(Person).where(Person.email == email))
+    # Case-insensitively: Liam@example.com and liam@example.com are one person (the first
+    # spelling stays), so typing it differently is not a handover.
+    found = session.scalar(select(Person).where(func.lower(Person.email) == email.lower())
+                           .order_by(Person.id).limit(1))
     if found is None:
         found = Person(email=email, name=(name or "").strip())
         session.add(found)
