@@ -85,7 +85,6 @@ class SlackChat:
         link = _permalink(client, str(posted.get("channel") or channel), ts)
         return ChatReceipt("sent", f"posted at {ts}", link=link)
 
-
     def _mention(self, client: Any, text: str, people: dict[str, str]) -> str:
         """The text with each person's mention as a Slack mention, where Slack knows their
         email (users.lookupByEmail, once per address); the name stays where it does not."""

@@ -116,8 +116,7 @@ def pm_list(ref: Ref, json_: Json = False) -> None:
         return
     for r in rows:
         ok(f"{r.customer_name} <{r.customer_email}>: asked {fmt(r.requested_at)}, "
-           + (f"sent {fmt(r.sent_at)}" if r.sent_at else
-              "not sent yet" if r.state == "asked" else f"email {r.state}"))
+           + wrapup.delivery(r))
 
 
 @tickets_app.command("sync")

@@ -27,26 +27,22 @@ def unfilled(name: str) -> str:
     return f"____ ({name.replace('_', ' ')})"
 
 
-def _mention(inc: Incident, role: Role) -> str | None:
-    held = current_role(inc, role.value)
-    if held is None:
-        return None
-    return f"@{held.person.name}" if held.person.name else held.person.email
-
-
 MENTIONED_ROLES = ((Role.BUDDY, "buddy_mention"), (Role.INCIDENT_LEAD, "incident_lead_mention"),
                    (Role.SECURITY_LEAD, "security_lead_mention"))
+
+
+def _mentioned(inc: Incident) -> dict[str, tuple[str, str]]:
+    """Blank -> (the holder's mention as messages write it, their email), per role held."""
+    return {blank: (f"@{held.person.name}" if held.person.name else held.person.email,
+                    held.person.email)
+            for role, blank in MENTIONED_ROLES
+            if (held := current_role(inc, role.value)) is not None}
 
 
 def people_mentioned(inc: Incident) -> dict[str, str]:
     """Each role holder's mention as the messages write it, with their email (a chat that
     knows people by email turns the mention into a real one)."""
-    out = {}
-    for role, _blank in MENTIONED_ROLES:
-        held = current_role(inc, role.value)
-        if held is not None and (mention := _mention(inc, role)) is not None:
-            out[mention] = held.person.email
-    return out
+    return dict(_mentioned(inc).values())
 
 
 def incident_blanks(h: Herald, s: Session, inc: Incident) -> dict[str, Any]:
@@ -63,9 +59,7 @@ def incident_blanks(h: Herald, s: Session, inc: Incident) -> dict[str, Any]:
     values["support_address"] = h.settings.support_address
     for key, text in h.settings.mentions.items():
         values[f"mention_{key}"] = text
-    for role, key in MENTIONED_ROLES:
-        if (mention := _mention(inc, role)) is not None:
-            values[key] = mention
+    values |= {blank: said for blank, (said, _email) in _mentioned(inc).items()}
     planned = s.scalar(select(TimelineEvent.planned_at).where(
         TimelineEvent.incident_id == inc.id, TimelineEvent.key == "emails_sent"))
     if planned is not None:

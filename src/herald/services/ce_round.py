@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from herald.domain.access import Viewer
 from herald.errors import InvalidInput
 from herald.exports import safe_cell
-from herald.services.contacts import export_path_ok
+from herald.services.contacts import NO_CE, export_path_ok
 from herald.services.context import Herald
 from herald.services.guard import visible_incident
 from herald.store.contact_models import Contact, CustomerAccount, ImpactMark
@@ -64,7 +64,7 @@ def ce_round(h: Herald, ref: str, *, viewer: Viewer | None = None,
         emails = _incident_contacts(s, [r.id for r in rows])
         groups: dict[str, CeProgress] = {}
         for r in rows:
-            key = r.ce_email or "(no CE)"
+            key = r.ce_email or NO_CE
             group = groups.setdefault(key, CeProgress(ce_email=key, ce_name=r.ce_name,
                                                       answered=0, total=0, accounts=[]))
             group.total += 1
@@ -98,19 +98,20 @@ def ce_overview(h: Herald, ref: str, *, viewer: Viewer | None = None,
         conn = s.connection()
         on_list = (ImpactMark.account_id == CustomerAccount.id) & (
             ImpactMark.incident_id == inc.id)
-        groups = {(r.ce_email or "(no CE)"): CeSummary(
-            ce_email=r.ce_email or "(no CE)", ce_name=r.ce_name or "", total=r.total,
+        summaries = [CeSummary(
+            ce_email=r.ce_email or NO_CE, ce_name=r.ce_name or "", total=r.total,
             answered=r.answered, open_names=[], open_more=0) for r in conn.execute(
                 select(CustomerAccount.ce_email, func.min(CustomerAccount.ce_name).label(
                     "ce_name"), func.count().label("total"),
                        func.sum(case((ImpactMark.impact != "unknown", 1), else_=0)).label(
                            "answered"))
-                .join(ImpactMark, on_list).group_by(CustomerAccount.ce_email))}
+                .join(ImpactMark, on_list).group_by(CustomerAccount.ce_email))]
+        groups = {g.ce_email: g for g in summaries}
         for ce_email, name in conn.execute(
                 select(CustomerAccount.ce_email, CustomerAccount.name).join(ImpactMark, on_list)
                 .where(ImpactMark.impact == "unknown")
                 .order_by(CustomerAccount.ce_email, CustomerAccount.name)):
-            group = groups[ce_email or "(no CE)"]
+            group = groups[ce_email or NO_CE]
             if len(group.open_names) < listed:
                 group.open_names.append(name)
             else:

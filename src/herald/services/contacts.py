@@ -20,6 +20,8 @@ from herald.services.context import Herald
 from herald.services.guard import visible_incident
 from herald.store.contact_models import Contact, CustomerAccount, ImpactMark
 
+NO_CE = "(no CE)"  # how lists name the accounts nobody is the CE of
+
 
 class ContactRow(BaseModel):
     """One line of the list: a contact of an account on the incident's list."""
@@ -283,7 +285,7 @@ def unanswered_by_ce(h: Herald, ref: str) -> dict[str, list[str]]:
                          .order_by(CustomerAccount.name)).all()
         out: dict[str, list[str]] = defaultdict(list)
         for ce, name in rows:
-            out[ce or "(no CE)"].append(name)
+            out[ce or NO_CE].append(name)
         return dict(out)
 
 

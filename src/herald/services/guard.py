@@ -35,11 +35,15 @@ class Access:
                             "admins) let others in or take them off")
 
 
+def role_holders(inc: Incident) -> list[str]:
+    """Who holds a role on the incident now, and who opened it."""
+    return [r.person.email for r in inc.roles if r.ended_at is None] + [inc.created_by]
+
+
 def members(inc: Incident) -> list[str]:
-    """Everyone who holds a role on the incident now, who was let in on it, and who opened
-    it (someone who left a role or was taken off no longer needs to know)."""
-    return ([r.person.email for r in inc.roles if r.ended_at is None]
-            + [m.email for m in inc.memberships if m.removed_at is None] + [inc.created_by])
+    """The role holders, the creator and the people let in on it (someone who left a role or
+    was taken off no longer needs to know)."""
+    return role_holders(inc) + [m.email for m in inc.memberships if m.removed_at is None]
 
 
 def visible_incident(s: Session, ref: str, viewer: Viewer | None) -> Incident:
@@ -58,10 +62,9 @@ def authorize(h: Herald, ref: str, viewer: Viewer | None, *, act: bool = False) 
     with h.db.sessions() as s:
         inc = visible_incident(s, ref, viewer)
         people = tuple(members(inc))
-        holders = [r.person.email for r in inc.roles if r.ended_at is None] + [inc.created_by]
         access = Access(incident_id=inc.id, security=inc.security, members=people,
                         may_act=can_act(members=people, viewer=viewer),
-                        may_let_in=can_let_in(role_holders=holders, viewer=viewer))
+                        may_let_in=can_let_in(role_holders=role_holders(inc), viewer=viewer))
     if act:
         access.require_act()
     return access

@@ -71,14 +71,15 @@ def add_account_team(h: Herald, ref: str, *, actor: str) -> list[str]:
                 if email and email.lower() not in known:
                     known.add(email.lower())
                     added.append(email)
-        for email in sorted(added):
+        added.sort()
+        for email in added:
             inc.memberships.append(Membership(email=email, why=TEAM_WHY, added_at=now,
                                               added_by=actor))
         if added:
             touch(inc, now)
             audit(s, at=now, actor=actor, action="member.added", incident=inc,
-                  target="account team", after=sorted(added))
-        return sorted(added)
+                  target="account team", after=added)
+        return added
 
 
 def list_members(h: Herald, ref: str, *, viewer: Viewer | None = None) -> list[MemberView]:

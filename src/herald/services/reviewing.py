@@ -22,6 +22,7 @@ from herald.services.reviews import (
     _legal,
     customer_versions,
     review_messages,
+    version_numbers,
     versions_token,
 )
 from herald.store.draft_models import ReviewEvent
@@ -97,7 +98,7 @@ def request_preview(h: Herald, ref: str, *, viewer: Viewer | None = None) -> Req
         known = incident_blanks(h, s, inc)
         needs = [n for n in needed_blanks(h, s, inc, kinds, known=known)
                  if n.name not in REQUEST_FIELDS]
-        versions = {k: v.number for k, v in customer_versions(h, s, inc).items()}
+        versions = version_numbers(customer_versions(h, s, inc))
         problem = None if versions else ("write the customer drafts first (step 11): there "
                                          "is nothing to review")
         return RequestPreview(seats=seats, messages=messages,
@@ -130,7 +131,7 @@ def waiting_seats(h: Herald, s: Session, inc: Incident, now: datetime, interval:
     versions = customer_versions(h, s, inc)
     if not versions:
         return {}
-    current = {k: v.number for k, v in versions.items()}
+    current = version_numbers(versions)
     edited = max(v.created_at for v in versions.values())
     legal = bool(_legal(s, inc))
     latest = {e.seat: e for e in s.scalars(select(ReviewEvent).where(
@@ -184,7 +185,7 @@ def _remind_one(h: Herald, incident_id: int, interval: timedelta) -> int:
         for seat, why in due.items():
             by_purpose.setdefault(SEAT_PURPOSE[seat], {})[seat] = why
         ids: list[int] = []
-        current = versions_token({k: v.number for k, v in customer_versions(h, s, inc).items()})
+        current = versions_token(version_numbers(customer_versions(h, s, inc)))
         for purpose, seats in by_purpose.items():
             mentions = _mentions(h, s, inc, seats)
             ids += queue_messages(h, s, inc, [REMINDER], actor="herald",

@@ -59,6 +59,11 @@ def customer_versions(h: Herald, s: Session, inc: Incident) -> dict[str, DraftVe
             if d.kind not in kinds or pack.get(d.kind).audience == "customer"}
 
 
+def version_numbers(versions: dict[str, DraftVersion]) -> dict[str, int]:
+    """Kind -> version number of the drafts: what an answer is bound to."""
+    return {kind: v.number for kind, v in versions.items()}
+
+
 def _blocking(h: Herald, inc: Incident, versions: dict[str, DraftVersion]) -> list[str]:
     """Drafts with an unfilled blank. Only blank findings block (Finding.blocking), so only
     that check runs: the whole proofreader (readability loads a pronouncing dictionary,
@@ -121,7 +126,7 @@ def request_reviews(h: Herald, ref: str, *, actor: str,
             raise Refused("write the customer drafts first (step 11): there is nothing to review")
         seats = rules.requested_reviewers(security=inc.security,
                                           legal_decided=bool(_legal(s, inc)))
-        snapshot = {k: v.number for k, v in versions.items()}
+        snapshot = version_numbers(versions)
         latest = {e.seat: e for e in s.scalars(select(ReviewEvent).where(
             ReviewEvent.incident_id == inc.id).order_by(ReviewEvent.id))}
         for seat in seats:
@@ -196,7 +201,7 @@ def decide(h: Herald, ref: str, seat: str, decision: str, *, actor: str,
         blocking = _blocking(h, inc, versions)
         if answer is rules.Decision.APPROVED and blocking:
             raise Refused("cannot approve: unfilled blanks in " + ", ".join(blocking))
-        snapshot = {k: v.number for k, v in versions.items()}
+        snapshot = version_numbers(versions)
         if answer is rules.Decision.APPROVED and reviewed is not None and reviewed != snapshot:
             raise Conflict("the drafts changed since you read them (you read "
                            f"{versions_token(reviewed) or 'none'}, now "
@@ -215,7 +220,7 @@ def review_status(h: Herald, ref: str, *, viewer: Viewer | None = None) -> Revie
     with h.db.sessions() as s:
         inc = visible_incident(s, ref, viewer)
         versions = customer_versions(h, s, inc)
-        current = {k: v.number for k, v in versions.items()}
+        current = version_numbers(versions)
         legal = _legal(s, inc)
         required = rules.required_reviewers(security=inc.security, legal_decided=bool(legal))
         events = s.scalars(select(ReviewEvent).where(ReviewEvent.incident_id == inc.id)

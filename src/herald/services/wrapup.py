@@ -218,6 +218,13 @@ def _recipient(s: Session, item: FollowUpItem | None, req: PostmortemRequest) ->
                      ce_name="", ce_email=None, ae_name="", ae_email=None)
 
 
+def delivery(r: PostmortemView) -> str:
+    """How far the post-mortem email to one customer got, in words."""
+    if r.sent_at:
+        return f"sent {fmt(r.sent_at)}"
+    return "not sent yet" if r.state == "asked" else f"email {r.state}"
+
+
 def postmortems(h: Herald, ref: str, *, viewer: Viewer | None = None) -> list[PostmortemView]:
     """Who asked for the post-mortem and whether it reached them."""
     with h.db.sessions() as s:
@@ -321,10 +328,7 @@ def _postmortem_lines(h: Herald, ref: str) -> list[str] | None:
     if not rows:
         return None
     return [f"{r.customer_name or r.customer_email} <{r.customer_email}>: asked "
-            f"{fmt(r.requested_at)}; "
-            + (f"sent {fmt(r.sent_at)}" if r.sent_at else
-               "not sent yet" if r.state == "asked" else f"email {r.state}")
-            for r in rows]
+            f"{fmt(r.requested_at)}; {delivery(r)}" for r in rows]
 
 
 def _summary_lines(h: Herald, ref: str) -> list[str] | None:
