@@ -90,7 +90,7 @@ def write(tmp_path: Path, name: str, data: bytes) -> Path:
 def parse_fates(parsed: Parsed[Any]) -> dict[int, tuple[str, str]]:
     """Line -> (record|rejected|ignored, reason) for one parse; a line in two fates fails."""
     fates: dict[int, tuple[str, str]] = {}
-    entries = ([(r.line, "record", "") for r in parsed.records]
+    entries = ([(r.line, "record", "") for r in [*parsed.records, *parsed.frame_records()]]
                + [(r.line, "rejected", r.reason) for r in parsed.rejected]
                + [(r.line, "ignored", r.reason) for r in parsed.ignored])
     for line, fate, reason in entries:

@@ -482,9 +482,9 @@ def test_engineering_list_columns_by_header_name(tmp_path: Path) -> None:
         8: ("ignored", BLANK),
         9: ("rejected", "no email, account id, domain or instance URL"),
         10: RECORD}
-    records = {r.line: r for r in parsed.records}
-    assert records[2] == EngineeringRecord(2, "Ann@Acme.com", "ann@acme.com", None, [])
-    assert records[3] == EngineeringRecord(3, "0011", None, "0011", [])
+    records = {r.line: r for r in parsed.frame_records()}
+    assert records[2] == EngineeringRecord(2, "Ann@Acme.com", "ann@acme.com", None, None, None)
+    assert records[3] == EngineeringRecord(3, "0011", None, "0011", None, None)
     assert records[4].domains == ["globex.com"]
     assert records[5].domains == ["sourcegraph.initech.com"]
     assert (records[7].email, records[7].crm_id, records[7].value) == (None, "0012", "broken@")
@@ -504,7 +504,7 @@ def test_bare_list_of_emails_without_a_header(tmp_path: Path) -> None:
     assert parse_fates(parsed) == {
         1: RECORD, 2: RECORD, 3: ("ignored", BLANK),
         4: ("rejected", "invalid email 'bob(at)globex.com'"), 5: RECORD}
-    assert [r.email for r in parsed.records] == [
+    assert [r.email for r in parsed.frame_records()] == [
         "ann@acme.com", "bob@globex.com", "ian@initech.com"]
 
 
@@ -524,7 +524,7 @@ def test_engineering_xlsx_with_instance_hosts(tmp_path: Path) -> None:
     rows = [["Hostname", "Mail"], ["sourcegraph.acme.com", ""], ["", "ann@globex.com"]]
     _, parsed = eng(tmp_path, "hosts.xlsx", xlsx_bytes(rows))
     assert parse_fates(parsed) == {2: RECORD, 3: RECORD}
-    assert [(r.domains, r.email) for r in parsed.records] == [
+    assert [(r.domains, r.email) for r in parsed.frame_records()] == [
         (["sourcegraph.acme.com"], None), ([], "ann@globex.com")]
 
 
@@ -540,7 +540,7 @@ def test_engineering_mapping(tmp_path: Path) -> None:
     rows = [["Tenant", "Owner Mailbox"], ["acme.com", "ann@acme.com"]]
     _, parsed = eng(tmp_path, "tenants.csv", csv_bytes(rows),
                     {"domain": "Tenant", "email": "Owner Mailbox"})
-    assert [(r.domains, r.email) for r in parsed.records] == [(["acme.com"], "ann@acme.com")]
+    assert [(r.domains, r.email) for r in parsed.frame_records()] == [(["acme.com"], "ann@acme.com")]
 
 
 # --- files that are not customer lists ---------------------------------------------------------
@@ -559,7 +559,7 @@ def test_binary_file_is_rejected_line_by_line_not_crashed_on(tmp_path: Path) -> 
     sheet, parsed = crm(tmp_path, "logo.csv", png)
     lines = {line for line, _ in sheet.rows}
     assert set(parse_fates(parsed)) == lines
-    assert parsed.records == []
+    assert parsed.frame_records() == []
 
 
 def test_truncated_xlsx_is_a_clear_error(tmp_path: Path) -> None:

@@ -76,8 +76,28 @@ def accounted_for(sheet: Sheet, parsed: Parsed[Any]) -> None:
     header = parsed.layout.header_line if parsed.layout is not None else None
     assert header not in fates
     assert set(fates) | ({header} & set(lines)) == set(lines)
-    assert parsed.read == len(parsed.records) + len(parsed.rejected)
-    assert all(r.line in set(lines) for r in parsed.records)
+    records = [*parsed.records, *parsed.frame_records()]
+    assert parsed.read == len(records) + len(parsed.rejected)
+    assert all(r.line in set(lines) for r in records)
+
+
+def outcome(parsed: Parsed[Any]) -> tuple[Any, ...]:
+    """Everything a parse says about a file."""
+    return (parsed.records, parsed.frame_records(), parsed.rejected, parsed.ignored,
+            parsed.layout)
+
+
+def lanes_agree(name: str, data: bytes, sheet: Sheet, mapping: dict[str, str] | None) -> None:
+    """The columnar lane (when it took the file) reads and parses it as the row-by-row lane."""
+    event(f"columnar lane: {sheet.table is not None}")
+    if sheet.table is None:
+        return
+    slow = read_sheet(Path(name), data, fast=False)
+    assert slow.table is None
+    assert sheet.rows == slow.rows
+    for fast_parse, slow_parse in zip(parse_both(sheet, mapping), parse_both(slow, mapping),
+                                      strict=True):
+        assert outcome(fast_parse) == outcome(slow_parse)
 
 
 def read_and_parse(name: str, data: bytes, mapping: dict[str, str] | None = None) -> None:
@@ -89,6 +109,7 @@ def read_and_parse(name: str, data: bytes, mapping: dict[str, str] | None = None
         return
     for parsed in parse_both(sheet, mapping):
         accounted_for(sheet, parsed)
+    lanes_agree(name, data, sheet, mapping)
 
 
 @FAST
@@ -142,6 +163,7 @@ def test_random_csv_shapes(titles: list[list[str]], header: list[str], body: lis
     sheet = read_sheet(Path("shape.csv"), data)
     for parsed in parse_both(sheet, mapping):
         accounted_for(sheet, parsed)
+    lanes_agree("shape.csv", data, sheet, mapping)
     # When the delimiter is guessed right, each row starts on the line it was written on,
     # however many line breaks its quoted cells hold.
     guessed = _dialect(decode(data)[0]).delimiter == delimiter

@@ -2,13 +2,29 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from itertools import starmap
 from typing import Any, Generic, TypeVar
 
+import polars as pl
+
+from herald.channels.importers.columnar import (
+    ascii_text,
+    by_python,
+    clean_domains,
+    clean_emails,
+    column,
+    finish,
+    one_line,
+    one_line_plain,
+    rows_of,
+)
 from herald.channels.importers.layout import (
     CRM_ALIASES,
     ENGINEERING_ALIASES,
+    NOISE_INITIALS,
+    NOISE_START,
     Layout,
     could_be_noise,
     find_layout,
@@ -75,7 +91,18 @@ class EngineeringRecord:
     value: str
     email: str | None
     crm_id: str | None
-    domains: list[str]
+    domain: str | None  # from a domain column
+    host: str | None  # from an instance URL column
+
+    @property
+    def domains(self) -> list[str]:
+        """The names to match by domain, in the order they are tried."""
+        return [d for d in (self.domain, self.host) if d]
+
+
+# The columns of engineering records in a frame (`Parsed.frame`), as EngineeringRecord's fields.
+ENGINEERING_COLUMNS = {"line": pl.Int64, "value": pl.String, "email": pl.String,
+                       "crm_id": pl.String, "domain": pl.String, "host": pl.String}
 
 
 R = TypeVar("R")
@@ -92,22 +119,33 @@ class Parsed(Generic[R]):
     rejected: list[Rejected] = field(default_factory=list)
     ignored: list[Ignored] = field(default_factory=list)
     layout: Layout | None = None
+    # Engineering lists keep their records here, a row each (ENGINEERING_COLUMNS): a million
+    # rows are matched column by column, never made into a million objects.
+    frame: pl.DataFrame | None = None
 
     @property
     def read(self) -> int:
         """Data rows read (records and rejected rows; noise lines are not data)."""
-        return len(self.records) + len(self.rejected)
+        return (len(self.records) + len(self.rejected)
+                + (self.frame.height if self.frame is not None else 0))
+
+    def frame_records(self) -> list[EngineeringRecord]:
+        """The frame's rows as records (for a look at a few of them, e.g. in tests)."""
+        if self.frame is None:
+            return []
+        return [EngineeringRecord(*row) for row in self.frame.iter_rows()]
 
 
-def _data_rows(sheet: Sheet, layout: Layout, out: Parsed[Any]) -> list[tuple[int, list[str]]]:
+def _data_rows(rows: Iterable[tuple[int, list[str] | None]], layout: Layout,
+               out: Parsed[Any]) -> list[tuple[int, list[str]]]:
     """Rows after the header, with blank/footer/summary lines moved to `ignored`."""
-    rows: list[tuple[int, list[str]]] = []
+    data: list[tuple[int, list[str]]] = []
     after_blank = False
     header_line, headers = layout.header_line, layout.headers
     # A one-column list (emails, ids, domains) has one cell per row: after a blank line
     # that is still data, not the single-cell lines of a report footer.
     several_columns = len(layout.columns) > 1
-    for line, cells in sheet.rows:
+    for line, cells in rows:
         if line < header_line:
             out.ignored.append(Ignored(line, "report title line before the header"))
             continue
@@ -126,18 +164,66 @@ def _data_rows(sheet: Sheet, layout: Layout, out: Parsed[Any]) -> list[tuple[int
         if cells == headers:
             out.ignored.append(Ignored(line, "repeated header line"))
             continue
-        rows.append((line, cells))
-    return rows
+        data.append((line, cells))
+    return data
+
+
+_NOISE_START_ASCII = f"(?i)^(?:{NOISE_START.pattern})"
+
+
+def _table_rows(table: pl.DataFrame, layout: Layout, out: Parsed[Any]
+                ) -> tuple[pl.DataFrame, list[tuple[int, list[str]]]]:
+    """`_data_rows` for a table: the data rows before the first blank line as a frame, and
+    the data rows from there on (a report's footer block) as Python rows.
+
+    Rows that may be noise or a repeated header are decided by `_data_rows` itself; the
+    frame's test only has to catch every such row (it may catch more)."""
+    header_line, headers = layout.header_line, layout.headers
+    before = table.filter(pl.col("line") <= header_line)
+    _data_rows(rows_of(before), layout, out)
+    data = table.filter(pl.col("line") > header_line)
+    cells = [c for c in data.columns if c.startswith("c")]
+    first = pl.coalesce([pl.when(pl.col(c) != "").then(pl.col(c)) for c in cells])
+    data = data.with_columns(first.alias("first"))
+    tail: list[tuple[int, list[str]]] = []
+    if len(layout.columns) > 1:  # a blank line there starts what may be a footer block
+        blank = data.filter(pl.col("first").is_null())["line"]
+        if len(blank):
+            tail = _data_rows(rows_of(data.filter(pl.col("line") >= blank[0])), layout, out)
+            data = data.filter(pl.col("line") < blank[0])
+    f = pl.col("first")
+    maybe = f.is_null() | (f.str.slice(0, 1).is_in(list(NOISE_INITIALS)) & (
+        ~ascii_text(f) | f.str.contains(_NOISE_START_ASCII)))
+    if headers:
+        maybe = maybe | ((pl.col("n") == len(headers)) & (pl.col("c0") == headers[0]))
+    doubtful = data.filter(maybe)
+    if doubtful.height:
+        kept = {line for line, _ in _data_rows(rows_of(doubtful), layout, out)}
+        dropped = set(doubtful["line"].to_list()) - kept
+        data = data.filter(~pl.col("line").is_in(list(dropped)))
+    return data.drop("first"), tail
 
 
 def parse_crm(sheet: Sheet, mapping: dict[str, str] | None = None) -> Parsed[CrmRecord]:
     """Read a CRM report export into account/contact records."""
     out: Parsed[CrmRecord] = Parsed()
-    layout = find_layout(sheet.rows, CRM_ALIASES, {"account_name", "crm_id", "email"}, mapping)
+    layout = find_layout(sheet.head(), CRM_ALIASES, {"account_name", "crm_id", "email"},
+                         mapping)
     if layout is None:
         _no_header(sheet, out, "no header row naming Account Name / Account ID / Email")
         return out
     out.layout = layout
+    if sheet.table is not None:
+        frame, rows = _table_rows(sheet.table, layout, out)
+        _crm_frame(frame, layout, out)
+    else:
+        rows = _data_rows(sheet.rows, layout, out)
+    _crm_rows(rows, layout, out)
+    return out
+
+
+def _crm_rows(rows: list[tuple[int, list[str]]], layout: Layout, out: Parsed[CrmRecord]) -> None:
+    """Each row a record or a rejection, row by row (the reference for `_crm_frame`)."""
     pick = layout.picker(_CRM_FIELDS)
     # The account team's addresses and names, a report's websites and deployment types repeat
     # on row after row: each distinct text is checked once per file.
@@ -149,7 +235,7 @@ def parse_crm(sheet: Sheet, mapping: dict[str, str] | None = None) -> Parsed[Crm
     reject = out.rejected.append
     add = out.records.append
     shortest_limit = min(_LONGEST.values())
-    for line, cells in _data_rows(sheet, layout, out):
+    for line, cells in rows:
         (name, crm_id, raw_email, raw_ce, raw_ae, raw_dep, raw_impact, contact_name, first,
          last, ce_name, ae_name, raw_domain, raw_flag) = pick(cells)
         if not name and not crm_id:
@@ -192,20 +278,85 @@ def parse_crm(sheet: Sheet, mapping: dict[str, str] | None = None) -> Parsed[Crm
                 reject(Rejected(line, f"{too_long} longer than {_LONGEST[too_long]} characters",
                                 _value(cells)))
                 continue
-        add(CrmRecord(
-            line, crm_id or None, account_name,
-            domains[raw_domain] or (
-                email.rpartition("@")[2] if email and not crm_id and not name else None),
-            deployment, contact, email, flags[raw_flag], ce_name, ce_email,
-            ae_name, ae_email, impact))
-    return out
+        add(CrmRecord(line, crm_id or None, account_name, domains[raw_domain], deployment,
+                      contact, email, flags[raw_flag], ce_name, ce_email, ae_name, ae_email,
+                      impact))
+
+
+def _crm_frame(frame: pl.DataFrame, layout: Layout, out: Parsed[CrmRecord]) -> None:
+    """`_crm_rows` for a frame of rows, column by column; every row it would reject is handed
+    to `_crm_rows`, so rejections (and their reasons) come from one place."""
+    if frame.height == 0:
+        return
+    f = frame.select("line", *[column(frame, layout.columns.get(name)).alias(name)
+                               for name in _CRM_FIELDS])
+    name, crm_id = f["account_name"], f["crm_id"]
+    raw_ce, raw_ae, raw_dep, raw_impact = f["ce_email"], f["ae_email"], f["deployment"], \
+        f["impacted"]
+    first, last = f["first_name"], f["last_name"]
+    joined = pl.select(pl.when(f["contact_name"] != "").then(f["contact_name"])
+                       .when((first != "") & (last != "")).then(first + " " + last)
+                       .otherwise(first + last)).to_series()
+    nobody = by_python(pl.concat([raw_ce, raw_ae]), lambda v: v.lower() in _NO_ONE, pl.Boolean)
+    v = pl.DataFrame({
+        "line": f["line"], "crm_id": crm_id.replace("", None),
+        "account_name": one_lines(pl.select(pl.when(name != "").then(name).otherwise(crm_id))
+                                  .to_series()),
+        "domain": clean_domains(f["domain"]),
+        "deployment": by_python(raw_dep, _deployment_value, pl.String),
+        "contact": one_lines(joined), "email": clean_emails(f["email"]),
+        "flag": by_python(f["incident_contact"], parse_flag, pl.Boolean),
+        "ce_name": one_lines(f["ce_name"]), "ce_email": clean_emails(raw_ce),
+        "ae_name": one_lines(f["ae_name"]), "ae_email": clean_emails(raw_ae),
+        "impact": by_python(raw_impact, _impact_value, pl.String),
+        "ce_nobody": nobody.head(len(raw_ce)), "ae_nobody": nobody.tail(len(raw_ae)),
+    })
+    too_long = pl.any_horizontal(pl.col(c).str.len_chars() > limit for c, limit in (
+        ("crm_id", _LONGEST["account id"]), ("account_name", _LONGEST["account name"]),
+        ("contact", _LONGEST["contact name"]), ("ce_name", _LONGEST["CE name"]),
+        ("ae_name", _LONGEST["AE name"]))).fill_null(False)
+    rejected = (((name == "") & (crm_id == ""))
+                | ((f["email"] != "") & v["email"].is_null())
+                | ((raw_ce != "") & v["ce_email"].is_null() & ~v["ce_nobody"])
+                | ((raw_ae != "") & v["ae_email"].is_null() & ~v["ae_nobody"])
+                | ((raw_dep != "") & v["deployment"].is_null())
+                | ((raw_impact != "") & v["impact"].is_null())
+                | v.select(too_long).to_series())
+    _crm_rows(rows_of(frame.filter(rejected)), layout, out)
+    ok = v.filter(~rejected)
+    deployments = {d.value: d for d in Deployment}
+    impacts = {i.value: i for i in Impact}
+    c = {name: ok[name].to_list() for name in ok.columns}
+    made = list(starmap(CrmRecord, zip(
+        c["line"], c["crm_id"], c["account_name"], c["domain"],
+        map(deployments.get, c["deployment"]), c["contact"], c["email"], c["flag"],
+        c["ce_name"], c["ce_email"], c["ae_name"], c["ae_email"],
+        map(impacts.get, c["impact"]), strict=True)))
+    if out.records:  # rows _crm_rows turned into records: none, unless the two lanes differ
+        made = sorted([*made, *out.records], key=lambda r: r.line)
+    out.records = made
+
+
+def _deployment_value(text: str) -> str | None:
+    found = parse_deployment(text)
+    return found.value if found else None
+
+
+def _impact_value(text: str) -> str | None:
+    found = parse_impact(text) if text else None
+    return found.value if found else None
+
+
+def one_lines(texts: pl.Series) -> pl.Series:
+    """`_one_line` of each text."""
+    return finish(texts, one_line(pl.col("v")), one_line_plain(pl.col("v")), _one_line)
 
 
 def parse_engineering(sheet: Sheet, mapping: dict[str, str] | None = None
                       ) -> Parsed[EngineeringRecord]:
-    """Read engineering's list of affected users, accounts or instances."""
+    """Read engineering's list of affected users, accounts or instances into `frame`."""
     out: Parsed[EngineeringRecord] = Parsed()
-    layout = find_layout(sheet.rows, ENGINEERING_ALIASES,
+    layout = find_layout(sheet.head(), ENGINEERING_ALIASES,
                          {"email", "crm_id", "domain", "instance_url"}, mapping)
     if layout is None:
         first = next((c for _, c in sheet.rows if c and any(c)), None)
@@ -216,29 +367,66 @@ def parse_engineering(sheet: Sheet, mapping: dict[str, str] | None = None
                        "instance URL")
             return out
     out.layout = layout
-    pick = layout.picker(("email", "crm_id", "domain", "instance_url"))
+    frames = []
+    if sheet.table is not None:
+        frame, rows = _table_rows(sheet.table, layout, out)
+        frames.append(_engineering_frame(frame, layout, out))
+    else:
+        rows = _data_rows(sheet.rows, layout, out)
+    _engineering_rows(rows, layout, out)
+    frames.append(pl.DataFrame([tuple(getattr(r, k) for k in ENGINEERING_COLUMNS)
+                                for r in out.records], schema=ENGINEERING_COLUMNS, orient="row"))
+    out.records = []
+    out.frame = pl.concat(frames).sort("line")
+    return out
+
+
+def _engineering_rows(rows: list[tuple[int, list[str]]], layout: Layout,
+                      out: Parsed[EngineeringRecord]) -> None:
+    """Each row a record or a rejection, row by row (the reference for `_engineering_frame`)."""
+    pick = layout.picker(_ENGINEERING_FIELDS)
     add = out.records.append
-    for line, cells in _data_rows(sheet, layout, out):
+    for line, cells in rows:
         raw_email, crm_id, raw_domain, raw_url = pick(cells)
         value = raw_email or crm_id or raw_domain or raw_url  # the first key given
         email = clean_email(raw_email) if raw_email else None
         domain = clean_domain(raw_domain) if raw_domain else None
         host = clean_domain(raw_url) if raw_url else None
-        domains = [d for d in (domain, host) if d] if domain or host else []
-        if raw_email and email is None and not crm_id and not domains:
+        if raw_email and email is None and not crm_id and not domain and not host:
             out.rejected.append(Rejected(line, f"invalid email {raw_email!r}", value))
             continue
-        if not (email or crm_id or domains):
+        if not (email or crm_id or domain or host):
             out.rejected.append(Rejected(line, "no email, account id, domain or instance URL",
                                          _value(cells)))
             continue
-        add(EngineeringRecord(line, value, email, crm_id or None, domains))
-    return out
+        add(EngineeringRecord(line, value, email, crm_id or None, domain, host))
+
+
+def _engineering_frame(frame: pl.DataFrame, layout: Layout,
+                       out: Parsed[EngineeringRecord]) -> pl.DataFrame:
+    """`_engineering_rows` for a frame of rows, column by column (rows it would reject are
+    handed to `_engineering_rows`)."""
+    if frame.height == 0:
+        return pl.DataFrame(schema=ENGINEERING_COLUMNS)
+    f = frame.select("line", *[column(frame, layout.columns.get(name)).alias(name)
+                               for name in _ENGINEERING_FIELDS])
+    v = pl.DataFrame({
+        "line": f["line"],
+        "value": f.select(pl.coalesce([pl.when(pl.col(c) != "").then(pl.col(c))
+                                       for c in _ENGINEERING_FIELDS]).fill_null("")
+                          ).to_series(),
+        "email": clean_emails(f["email"]), "crm_id": f["crm_id"].replace("", None),
+        "domain": clean_domains(f["domain"]), "host": clean_domains(f["instance_url"])})
+    rejected = v.select(pl.all_horizontal(pl.col(c).is_null() for c in (
+        "email", "crm_id", "domain", "host"))).to_series()
+    _engineering_rows(rows_of(frame.filter(rejected)), layout, out)
+    return v.filter(~rejected)
 
 
 _CRM_FIELDS = ("account_name", "crm_id", "email", "ce_email", "ae_email", "deployment",
                "impacted", "contact_name", "first_name", "last_name", "ce_name", "ae_name",
                "domain", "incident_contact")
+_ENGINEERING_FIELDS = ("email", "crm_id", "domain", "instance_url")
 _NO_ONE = {"none", "n/a", "-"}  # an account-team column saying there is nobody, not an address
 T = TypeVar("T")
 

@@ -8,9 +8,11 @@ import io
 import itertools
 from collections import Counter
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
+import polars as pl
+
+from herald.channels.importers.columnar import read_table, rows_of
 from herald.errors import InvalidInput
 
 csv.field_size_limit(10_000_000)  # long quoted notes in CRM exports exceed the 128 KiB default
@@ -18,22 +20,45 @@ csv.field_size_limit(10_000_000)  # long quoted notes in CRM exports exceed the 
 XLSX_MAGIC = b"PK\x03\x04"
 
 
-@dataclass
 class Sheet:
-    """A file's rows: (line number, cells). Line numbers are those a spreadsheet would show."""
+    """A file's rows: (line number, cells). Line numbers are those a spreadsheet would show.
 
-    name: str
-    encoding: str
-    rows: list[tuple[int, list[str] | None]]  # None: a line that could not be parsed
+    A CSV whose every line is one record is also kept as a table (see `columnar`): its rows
+    are then made into Python lists only when asked for."""
+
+    def __init__(self, name: str, encoding: str,
+                 rows: list[tuple[int, list[str] | None]] | None = None,
+                 table: pl.DataFrame | None = None) -> None:
+        self.name, self.encoding, self.table = name, encoding, table
+        self._rows = rows  # None: a line that could not be parsed
+
+    @property
+    def rows(self) -> list[tuple[int, list[str] | None]]:
+        """Every row; a table's rows are made on first use."""
+        if self._rows is None:
+            self._rows = rows_of(self.table) if self.table is not None else []
+        return self._rows
+
+    def head(self, count: int = 25) -> list[tuple[int, list[str] | None]]:
+        """The first rows (where a header is looked for)."""
+        if self._rows is None and self.table is not None:
+            return rows_of(self.table.head(count))
+        return self.rows[:count]
 
 
-def read_sheet(path: Path, data: bytes | None = None) -> Sheet:
-    """Read a CSV (UTF-8 with or without BOM, UTF-16, Windows-1252/Latin-1) or an XLSX file."""
+def read_sheet(path: Path, data: bytes | None = None, *, fast: bool = True) -> Sheet:
+    """Read a CSV (UTF-8 with or without BOM, UTF-16, Windows-1252/Latin-1) or an XLSX file.
+    `fast=False` reads a CSV row by row even where the columnar lane could read it."""
     raw = path.read_bytes() if data is None else data
     if raw.startswith(XLSX_MAGIC) or path.suffix.lower() in {".xlsx", ".xlsm"}:
         return _read_xlsx(path.name, raw)
     text, encoding = decode(raw)
-    return Sheet(path.name, encoding, list(_csv_rows(text)))
+    del raw
+    dialect = _dialect(text.replace("\x00", "") if "\x00" in text else text)
+    table = read_table(text, dialect.delimiter) if fast else None
+    if table is not None:
+        return Sheet(path.name, encoding, table=table)
+    return Sheet(path.name, encoding, list(_csv_rows(text, dialect)))
 
 
 def decode(raw: bytes) -> tuple[str, str]:
@@ -113,10 +138,9 @@ def _quote_broken(raw: str, dialect: type[csv.Dialect]) -> bool:
     return state == "quoted"
 
 
-def _csv_rows(text: str) -> Iterator[tuple[int, list[str] | None]]:
+def _csv_rows(text: str, dialect: type[csv.Dialect]) -> Iterator[tuple[int, list[str] | None]]:
     """Rows with the line each starts on; None for a line the csv module cannot read."""
     text = text.replace("\x00", "")  # NUL bytes make the csv module stop; they carry nothing
-    dialect = _dialect(text)
     lines = io.StringIO(text, newline="").readlines()  # the physical lines csv reads
     done = 0  # lines before this one have become rows
     while done < len(lines):

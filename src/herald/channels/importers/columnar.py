@@ -1,0 +1,172 @@
+"""The fast lane for large CSV files: rows read and cleaned column by column, with Polars.
+
+The row-by-row reader (`tabular._csv_rows`) and the record parsers' per-row code are the
+reference. This lane is taken only where it gives the same cells and the same values: a CSV
+every line of which is one complete record (no line break inside quotes, no stray quote), without
+NUL and without the control characters Python counts as spaces (\\x1c-\\x1f) and Polars does
+not. Values Polars cannot decide exactly (non-ASCII text, addresses and domains off the plain
+shape) are handed to the very Python functions the row-by-row path uses, once per distinct value.
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+from collections.abc import Callable
+from typing import Any
+
+import polars as pl
+
+from herald.domain.contacts import (
+    _PLAIN_DOMAIN,
+    _PLAIN_EMAIL,
+    _SPECIAL_USE,
+    clean_domain,
+    clean_email,
+)
+
+# Characters Python's str.strip()/split() count as spaces and Polars (Unicode White_Space) not.
+_PYTHON_ONLY_SPACES = "\x00\x1c\x1d\x1e\x1f"
+# Every character str.split() splits on, but the plain space.
+_OTHER_SPACES = "".join(c for c in map(chr, range(0x110000)) if c.isspace() and c != " ")
+_QUOTED = '"(?:[^"]|"")*"'
+
+
+def _cell(d: str) -> str:
+    return f'(?:{_QUOTED}|[^"{re.escape(d)}]*)'
+
+
+def read_table(text: str, delimiter: str) -> pl.DataFrame | None:
+    """The file as a frame (`line`, `n` cells, `c0`..: stripped text, "" when absent) when every
+    line is one complete record; None when the row-by-row reader must read it."""
+    if not text or any(c in text for c in _PYTHON_ONLY_SPACES) or (
+            text.count("\r") != text.count("\r\n")):
+        return None  # what Python splits or strips on, and Polars does not
+    data = text.encode("utf-8")
+    lines = pl.read_csv(data, has_header=False, quote_char=None, separator="\x1f",
+                        schema={"text": pl.String}, raise_if_empty=False)["text"].fill_null("")
+    if len(lines) != text.count("\n") + (not text.endswith("\n")):
+        return None
+    d = re.escape(delimiter)
+    quoted = lines.str.contains('"', literal=True)
+    if not lines.filter(quoted).str.contains(f"^{_cell(delimiter)}(?:{d}{_cell(delimiter)})*$"
+                                              ).all():
+        return None  # a quote the csv module reads across lines, or reads its own way
+    # A line has one cell more than delimiters outside its quoted cells, a blank line none.
+    delimiters = lines.str.count_matches(delimiter, literal=True)
+    width = int(delimiters.max() or 0) + 1  # type: ignore[operator]
+    if (lines.str.len_chars().max() or 0) > csv.field_size_limit():  # type: ignore[operator]
+        return None  # a cell the csv module refuses as too long
+    frame = pl.read_csv(data, has_header=False, separator=delimiter, infer_schema=False,
+                        schema={f"c{i}": pl.String for i in range(width)},
+                        missing_columns="insert", truncate_ragged_lines=True,
+                        raise_if_empty=False)
+    if frame.height != len(lines):
+        return None  # not the reading this lane relies on: leave it to the csv module
+    cells = [f"c{i}" for i in range(width)]
+    inside = pl.sum_horizontal(pl.col(cells).str.count_matches(delimiter, literal=True))
+    n = pl.when(pl.lit(lines) == "").then(0).otherwise(pl.lit(delimiters) + 1 - inside)
+    return frame.select(
+        pl.int_range(1, len(lines) + 1, dtype=pl.Int64).alias("line"),
+        n.cast(pl.Int64).alias("n"),
+        *[pl.col(c).fill_null("").str.strip_chars() for c in cells])
+
+
+def rows_of(frame: pl.DataFrame) -> list[tuple[int, list[str] | None]]:
+    """Rows as the row-by-row reader gives them: (line, its n cells)."""
+    cells = [c for c in frame.columns if c.startswith("c")]
+    return [(row[0], list(row[2:2 + row[1]]))
+            for row in frame.select("line", "n", *cells).iter_rows()]
+
+
+def column(frame: pl.DataFrame, index: int | None) -> pl.Expr:
+    """A row's cell at `index`, "" past its last cell (as the picker gives it)."""
+    if index is None or f"c{index}" not in frame.columns:
+        return pl.lit("", dtype=pl.String)
+    return pl.col(f"c{index}")
+
+
+def by_python(values: pl.Series, func: Callable[[str], Any], dtype: Any) -> pl.Series:
+    """func(value) for each value, computed once per distinct value (in Python)."""
+    distinct = values.unique().to_list()
+    return values.replace_strict(distinct, [func(v) for v in distinct], return_dtype=dtype)
+
+
+def finish(values: pl.Series, fast: pl.Expr, decided: pl.Expr, func: Callable[[str], Any],
+           more: pl.DataFrame | None = None) -> pl.Series:
+    """`fast` where `decided`, else func(value) in Python (once per distinct value): both
+    expressions are over the column "v" holding `values` (and the columns of `more`)."""
+    f = pl.DataFrame({"v": values})
+    if more is not None:
+        f = f.hstack(more)
+    f = f.select(fast.alias("fast"), decided.alias("decided"))
+    rest = f["decided"].not_().arg_true()
+    result = f["fast"]
+    if len(rest):
+        memo: dict[str, Any] = {}
+        slow = [memo[x] if x in memo else memo.setdefault(x, func(x))
+                for x in values.gather(rest).to_list()]
+        result = result.scatter(rest, pl.Series(slow, dtype=result.dtype))
+    return result
+
+
+def clean_emails(raw: pl.Series) -> pl.Series:
+    """`clean_email` of each text (None for "")."""
+    v = pl.col("v")
+    low = v.str.to_lowercase()
+    return finish(raw, pl.when(v == "").then(None).otherwise(low),
+                  (v == "") | (ascii_text(v) & plain_emails(low)), clean_email)
+
+
+def clean_domains(raw: pl.Series) -> pl.Series:
+    """`clean_domain` of each text (None for "")."""
+    v, cut = pl.col("v"), pl.col("cut")
+    no_dot = ~cut.str.contains(".", literal=True)
+    cuts = pl.DataFrame({"v": raw}).select(host_steps(v.str.to_lowercase()).alias("cut"))
+    return finish(raw, pl.when((v == "") | no_dot).then(None).otherwise(cut),
+                  (v == "") | (ascii_text(v) & (no_dot | plain_domains(cut))), clean_domain,
+                  cuts)
+
+
+def _fullmatch(pattern: re.Pattern[str]) -> str:
+    return f"^(?:{pattern.pattern})$"
+
+
+def plain_emails(low: pl.Expr) -> pl.Expr:
+    """Whether lower-cased ASCII text is an address `clean_email` accepts on its fast path."""
+    domain = low.str.split("@").list.last()
+    return (low.str.contains(_fullmatch(_PLAIN_EMAIL)) & (low.str.len_bytes() <= 254)
+            & (low.str.find("@", literal=True) <= 64)
+            & ~domain.str.contains("--", literal=True)
+            & ~low.str.split(".").list.last().is_in(list(_SPECIAL_USE)))
+
+
+def plain_domains(raw: pl.Expr) -> pl.Expr:
+    """Whether a lower-case ASCII name passes `contacts._plain` (accepted as it is)."""
+    return (raw.str.contains(_fullmatch(_PLAIN_DOMAIN)) & (raw.str.len_bytes() <= 252)
+            & ~raw.str.contains("--", literal=True)
+            & ~raw.str.split(".").list.last().is_in(list(_SPECIAL_USE)))
+
+
+def ascii_text(expr: pl.Expr) -> pl.Expr:
+    """Whether text is ASCII (where Polars and Python lower-case and strip alike)."""
+    return expr.str.len_bytes() == expr.str.len_chars()
+
+
+def host_steps(raw: pl.Expr) -> pl.Expr:
+    """`clean_domain`'s cutting of lower-case ASCII text down to a host name (before checks)."""
+    raw = pl.when(raw.str.contains("@", literal=True) & ~raw.str.contains("/", literal=True)
+                  ).then(raw.str.split("@").list.last()).otherwise(raw)
+    raw = raw.str.replace(r"^[a-z][a-z0-9+.-]*://", "")
+    raw = raw.str.replace(r"(?s)[/:].*", "")  # what is before the first "/", then ":"
+    return raw.str.strip_prefix("www.").str.strip_chars(".")
+
+
+def one_line_plain(expr: pl.Expr) -> pl.Expr:
+    """Whether text has no space but the plain one (then `" ".join(text.split())` is a regex)."""
+    return ~expr.str.contains(f"[{re.escape(_OTHER_SPACES)}]")
+
+
+def one_line(expr: pl.Expr) -> pl.Expr:
+    """`" ".join(text.split())` for text whose only spaces are plain spaces."""
+    return expr.str.replace_all(" +", " ").str.strip_chars(" ")
