@@ -15,7 +15,7 @@ from herald.channels.importers.columnar import (
     clean_domains,
     clean_emails,
     column,
-    finish,
+    each,
     one_line,
     one_line_plain,
     rows_of,
@@ -349,7 +349,7 @@ def _impact_value(text: str) -> str | None:
 
 def one_lines(texts: pl.Series) -> pl.Series:
     """`_one_line` of each text."""
-    return finish(texts, one_line(pl.col("v")), one_line_plain(pl.col("v")), _one_line)
+    return each(texts, lambda v: (one_line(v), one_line_plain(v)), _one_line)
 
 
 def parse_engineering(sheet: Sheet, mapping: dict[str, str] | None = None
