@@ -10,9 +10,11 @@ import threading
 import tomllib
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from itertools import starmap
 from pathlib import Path
 from typing import Any, ParamSpec, TypeVar
 
+import polars as pl
 from pydantic import BaseModel
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
@@ -20,13 +22,12 @@ from sqlalchemy.orm import Session
 from herald.channels.importers.layout import CRM_ALIASES, ENGINEERING_ALIASES
 from herald.channels.importers.records import (
     CrmRecord,
-    EngineeringRecord,
     Parsed,
     parse_crm,
     parse_engineering,
 )
 from herald.channels.importers.tabular import read_sheet
-from herald.domain.contacts import Impact, email_domain
+from herald.domain.contacts import Impact
 from herald.errors import InvalidInput
 from herald.services.common import actor_email, audit, find_incident, touch
 from herald.services.context import Herald
@@ -190,7 +191,7 @@ def import_file(
         state = _State.load(s, inc.id, source)
         unmatched: list[Unmatched] = []
         plan = (_plan_crm(parsed.records, state) if source == "crm"
-                else _plan_engineering(parsed.records, state, unmatched))
+                else _plan_engineering(parsed.frame, state, unmatched))
         report = _report(path.name, source, encoding, parsed, plan, dry_run, unmatched)
         if dry_run:
             return report
@@ -362,38 +363,50 @@ def _by_domain(host: str, domains: dict[str, int]) -> int | None:
     return None
 
 
-def _plan_engineering(records: list[EngineeringRecord], st: _State,
+def _plan_engineering(frame: pl.DataFrame | None, st: _State,
                       unmatched: list[Unmatched]) -> _Plan:
     """Match each row to an account (by id, exact email, email domain, then its domains) and
-    mark the accounts impacted; later rows of a matched account are merged into the first."""
+    mark the accounts impacted; later rows of a matched account are merged into the first.
+    Column by column: a million-row list is matched with a few joins, not a million loops."""
     plan = _Plan()
-    first_line: dict[int, int] = {}
+    if frame is None or frame.height == 0:
+        return plan
+    f = frame.with_columns(pl.col("email").str.split("@").list.last().alias("email_domain"))
+    names = pl.concat([f["email_domain"], f["domain"], f["host"]]).drop_nulls().unique()
+    domains = st.domains
+    found = {name: account for name in names.to_list()
+             if (account := _by_domain(name, domains)) is not None}
+    ids = {key[3:]: account for key, account in st.by_key.items() if key.startswith("id:")}
+    for key, table in (("crm_id", ids), ("email", st.by_email), ("email_domain", found),
+                       ("domain", found), ("host", found)):
+        f = f.join(pl.DataFrame({key: list(table), f"by_{key}": list(table.values())},
+                                schema={key: pl.String, f"by_{key}": pl.Int64}),
+                   on=key, how="left", maintain_order="left")
+    f = f.select("line", "value", pl.coalesce(  # the first key that finds an account
+        "by_crm_id", "by_email", "by_email_domain", "by_domain", "by_host").alias("account"))
+    unmatched.extend(starmap(_unmatched, f.filter(pl.col("account").is_null())
+                             .select("line", "value").iter_rows()))
+    f = f.filter(pl.col("account").is_not_null()).with_columns(
+        pl.col("line").min().over("account").alias("first"))
     yes = Impact.YES.value
-    by_key, by_email, domains, marks = st.by_key, st.by_email, st.domains, st.marks
-    for r in records:  # the matching is inline: this loop runs once per row of a large list
-        account_id = by_key.get(f"id:{r.crm_id}") if r.crm_id else None
-        if account_id is None and r.email:
-            account_id = by_email.get(r.email)
-            if account_id is None:
-                account_id = _by_domain(email_domain(r.email), domains)
-        if account_id is None:
-            for domain in r.domains:
-                if (account_id := _by_domain(domain, domains)) is not None:
-                    break
-        if account_id is None:
-            unmatched.append(Unmatched(line=r.line, value=r.value))
-            continue
-        first = first_line.get(account_id)
-        if first is not None:
-            plan.merge(r.line, "same account as line", r.value, first)
-            continue
-        first_line[account_id] = r.line
-        if marks.get(account_id) == yes:
-            plan.merge(r.line, "account already marked impacted", r.value)
-            continue
-        plan.marks[f"#{account_id}"] = yes
-        plan.imported += 1
+    already = [a for a, impact in st.marks.items() if impact == yes]
+    f = f.with_columns(merged=(pl.col("line") != pl.col("first"))
+                       | pl.col("account").is_in(already))
+    marked = f.filter(~pl.col("merged"))["account"].to_list()
+    plan.marks = dict.fromkeys((f"#{a}" for a in marked), yes)
+    plan.imported = len(marked)
+    merged = f.filter(pl.col("merged"))
+    plan.merged_count = merged.height
+    plan.merged = [RowIssue(
+        line=line, value=value, reason=f"same account as line {first}" if line != first
+        else "account already marked impacted")
+        for line, value, first in merged.head(MERGED_LINES_LISTED)
+        .select("line", "value", "first").iter_rows()]
     return plan
+
+
+def _unmatched(line: int, value: str) -> Unmatched:
+    return Unmatched(line=line, value=value)
 
 
 def _report(name: str, source: str, encoding: str, parsed: Parsed[Any], plan: _Plan,
