@@ -57,7 +57,7 @@ def eng(tmp_path: Path, name: str, data: bytes,
 
 
 def by_line(parsed: Parsed[CrmRecord]) -> dict[int, CrmRecord]:
-    return {r.line: r for r in parsed.records}
+    return {r.line: r for r in parsed.frame_records()}
 
 
 # --- CRM report exports -----------------------------------------------------------------------
@@ -124,7 +124,7 @@ def test_utf8_without_bom(tmp_path: Path) -> None:
     assert not data.startswith(codecs.BOM_UTF8)
     sheet, parsed = crm(tmp_path, "plain.csv", data)
     assert sheet.encoding == "utf-8"
-    assert [r.account_name for r in parsed.records] == ["Société Générale", "Ørsted A/S"]
+    assert [r.account_name for r in parsed.frame_records()] == ["Société Générale", "Ørsted A/S"]
 
 
 def test_windows_1252_names_are_read_as_written(tmp_path: Path) -> None:
@@ -137,7 +137,7 @@ def test_windows_1252_names_are_read_as_written(tmp_path: Path) -> None:
         data.decode("utf-8")
     sheet, parsed = crm(tmp_path, "export.csv", data)
     assert sheet.encoding == "windows-1252"
-    assert [(r.line, r.account_name, r.contact_name) for r in parsed.records] == [
+    assert [(r.line, r.account_name, r.contact_name) for r in parsed.frame_records()] == [
         (2, "Müller GmbH", "Jörg Müller"),
         (3, "Société Générale", "Hélène D\u2019Aubigné"),
         (4, "Café “Zürich” AG", "Zoë Straße")]
@@ -157,7 +157,7 @@ def test_utf16_tab_separated_unicode_text_from_excel(tmp_path: Path) -> None:
                      encoding="utf-16", delimiter="\t")
     sheet, parsed = crm(tmp_path, "unicode.txt", data)
     assert sheet.encoding == "utf-16"
-    assert [(r.line, r.account_name, r.email) for r in parsed.records] == [
+    assert [(r.line, r.account_name, r.email) for r in parsed.frame_records()] == [
         (2, "Müller GmbH", "info@mueller.de")]
 
 
@@ -210,7 +210,7 @@ def test_apostrophes_are_not_taken_for_quote_characters(tmp_path: Path) -> None:
             b"O'Reilly 'Auto',0073,ops@oreilly.com\n")
     _, parsed = crm(tmp_path, "apostrophes.csv", data)
     assert parse_fates(parsed) == {2: RECORD, 3: RECORD, 4: RECORD}
-    assert [(r.account_name, r.crm_id) for r in parsed.records] == [
+    assert [(r.account_name, r.crm_id) for r in parsed.frame_records()] == [
         ("Lowe's", "'0071'"), ("Macy's, Inc.", "0072"), ("O'Reilly 'Auto'", "0073")]
 
 
@@ -225,7 +225,7 @@ def test_an_opening_quote_never_closed_does_not_swallow_the_rows_after_it(
     assert parse_fates(parsed) == {
         2: RECORD, 3: ("rejected", "unreadable CSV line (broken quoting)"),
         4: RECORD, 5: RECORD}
-    assert [r.account_name for r in parsed.records] == ["Acme", "Initech", "Hooli"]
+    assert [r.account_name for r in parsed.frame_records()] == ["Acme", "Initech", "Hooli"]
 
 
 def test_a_stray_quote_closed_by_a_later_quoted_cell_swallows_nothing(tmp_path: Path) -> None:
@@ -238,7 +238,7 @@ def test_a_stray_quote_closed_by_a_later_quoted_cell_swallows_nothing(tmp_path: 
     assert parse_fates(parsed) == {
         2: ("rejected", "unreadable CSV line (broken quoting)"),
         3: RECORD, 4: RECORD, 5: RECORD}
-    assert [r.account_name for r in parsed.records] == ["Initech", "Hooli, Inc.", "Stark"]
+    assert [r.account_name for r in parsed.frame_records()] == ["Initech", "Hooli, Inc.", "Stark"]
 
 
 def test_a_line_the_csv_module_cannot_read_is_rejected_and_reading_goes_on(
@@ -281,7 +281,7 @@ def test_summary_rows_are_ignored_but_accounts_named_like_them_are_not(tmp_path:
     assert parse_fates(parsed) == {
         2: RECORD, 3: RECORD, 4: RECORD, 5: ("ignored", SUMMARY), 6: ("ignored", SUMMARY),
         7: ("ignored", SUMMARY), 8: ("ignored", SUMMARY), 9: ("ignored", SUMMARY)}
-    assert [r.account_name for r in parsed.records] == [
+    assert [r.account_name for r in parsed.frame_records()] == [
         "Total Wine & More", "Count Basie Orchestra", "Sum Labs"]
 
 
@@ -315,7 +315,7 @@ def test_three_email_headers_belong_to_contact_ce_and_ae(tmp_path: Path) -> None
     assert parsed.layout is not None
     assert parsed.layout.columns == {"account_name": 0, "first_name": 1, "email": 2,
                                      "ce_name": 3, "ce_email": 4, "ae_name": 5, "ae_email": 6}
-    (r,) = parsed.records
+    (r,) = parsed.frame_records()
     assert (r.email, r.ce_email, r.ae_email) == ("ann@acme.com", CE, AE)
 
 
@@ -325,7 +325,7 @@ def test_duplicated_email_headers_resolve_whatever_the_column_order(tmp_path: Pa
              "First Name", "Email"],
             ["Acme", "Carla CE", CE, "Aaron AE", AE, "Ann", "ann@acme.com"]]
     _, parsed = crm(tmp_path, "order.csv", csv_bytes(rows))
-    (r,) = parsed.records
+    (r,) = parsed.frame_records()
     assert (r.email, r.ce_email, r.ae_email) == ("ann@acme.com", CE, AE)
 
 
@@ -344,7 +344,7 @@ def test_semicolon_delimited_export_keeps_commas_inside_cells(tmp_path: Path) ->
     assert sheet.encoding == "windows-1252"
     assert sheet.rows[1] == (2, ["Société Générale, Paris", "0151", "contact@socgen.fr",
                                  "Cloud"])
-    assert [(r.line, r.account_name) for r in parsed.records] == [
+    assert [(r.line, r.account_name) for r in parsed.frame_records()] == [
         (2, "Société Générale, Paris"), (3, "Müller GmbH"), (4, "Dupont, Durand & Cie")]
 
 
@@ -406,14 +406,14 @@ def test_xlsx_whose_used_range_is_written_wrong_is_read_whole(tmp_path: Path) ->
             target.writestr(item, content)
     _, parsed = crm(tmp_path, "dimension.xlsx", out.getvalue())
     assert parse_fates(parsed) == {2: RECORD, 3: ("ignored", BLANK), 4: RECORD}
-    assert [r.email for r in parsed.records] == ["a@acme.com", "g@globex.com"]
+    assert [r.email for r in parsed.frame_records()] == ["a@acme.com", "g@globex.com"]
 
 
 def test_xlsx_is_recognised_by_its_content_whatever_the_name(tmp_path: Path) -> None:
     data = xlsx_bytes([["Account Name", "Email"], ["Acme", "ann@acme.com"]])
     sheet, parsed = crm(tmp_path, "download.csv", data)
     assert sheet.encoding == "xlsx"
-    assert [r.email for r in parsed.records] == ["ann@acme.com"]
+    assert [r.email for r in parsed.frame_records()] == ["ann@acme.com"]
 
 
 def test_unknown_layout_is_rejected_line_by_line_without_a_mapping(tmp_path: Path) -> None:
@@ -436,7 +436,7 @@ def test_a_mapping_names_the_columns_of_an_unknown_layout(tmp_path: Path) -> Non
                "email": "work mailbox", "deployment": "HOSTING MODEL"}  # any case
     _, parsed = crm(tmp_path, "custom.csv", csv_bytes(rows), mapping)
     assert parse_fates(parsed) == {2: RECORD, 3: RECORD}
-    assert [(r.crm_id, r.email, r.deployment) for r in parsed.records] == [
+    assert [(r.crm_id, r.email, r.deployment) for r in parsed.frame_records()] == [
         ("0171", "ann@acme.com", Deployment.CLOUD),
         ("0172", "gina@globex.com", Deployment.SELF_HOSTED)]
 
@@ -449,7 +449,7 @@ def test_impacted_column_of_the_ce_sheet(tmp_path: Path) -> None:
     assert parse_fates(parsed) == {
         2: RECORD, 3: RECORD, 4: RECORD,
         5: ("rejected", "impacted must be yes or no, not 'maybe'")}
-    assert [r.impact for r in parsed.records] == [Impact.YES, Impact.NO, None]
+    assert [r.impact for r in parsed.frame_records()] == [Impact.YES, Impact.NO, None]
 
 
 def test_duplicate_rows_are_all_records_the_import_merges_them(tmp_path: Path) -> None:

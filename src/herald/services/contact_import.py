@@ -19,9 +19,9 @@ from pydantic import BaseModel
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from herald.channels.importers.columnar import ascii_text, each
 from herald.channels.importers.layout import CRM_ALIASES, ENGINEERING_ALIASES
 from herald.channels.importers.records import (
-    CrmRecord,
     Parsed,
     parse_crm,
     parse_engineering,
@@ -94,11 +94,16 @@ class ImportReport(BaseModel):
 class _Plan:
     """Writes an import will make, computed before anything is written."""
 
-    new_accounts: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # key, then the _NEW_ACCOUNT columns, in the order the accounts first appear
+    new_accounts: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(
+        schema=dict.fromkeys(("key", *_NEW_ACCOUNT), pl.String)))
     account_updates: dict[int, dict[str, Any]] = field(default_factory=dict)
     new_domains: dict[str, str] = field(default_factory=dict)  # domain -> account key
     # (account key, email) -> (name, incident contact)
-    new_contacts: dict[tuple[str, str], tuple[str, bool]] = field(default_factory=dict)
+    # key (of the account), email, name, incident_contact
+    new_contacts: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(
+        schema={"key": pl.String, "email": pl.String, "name": pl.String,
+                "incident_contact": pl.Boolean}))
     contact_updates: dict[int, dict[str, Any]] = field(default_factory=dict)
     marks: dict[str, str] = field(default_factory=dict)  # account key -> impact
     imported: int = 0
@@ -175,8 +180,14 @@ def import_file(
         raw = path.read_bytes() if data is None else data
     except OSError as exc:
         raise InvalidInput(f"{path}: cannot read the file ({exc.strerror})") from None
+    # The file's fingerprint is taken on another thread while it is read: hashing a large
+    # file lets go of the GIL.
+    digest = hashlib.sha256()
+    hashing = threading.Thread(target=digest.update, args=(raw,))
+    hashing.start()
     sheet = read_sheet(path, raw)
-    sha256 = hashlib.sha256(raw).hexdigest()
+    hashing.join()
+    sha256 = digest.hexdigest()
     del raw  # a large file is held once, as rows
     now = h.clock.now()
     with h.db.transaction() as s:
@@ -190,7 +201,7 @@ def import_file(
         del sheet  # the records hold what is needed from here on
         state = _State.load(s, inc.id, source)
         unmatched: list[Unmatched] = []
-        plan = (_plan_crm(parsed.records, state) if source == "crm"
+        plan = (_plan_crm(parsed.frame, state) if source == "crm"
                 else _plan_engineering(parsed.frame, state, unmatched))
         report = _report(path.name, source, encoding, parsed, plan, dry_run, unmatched)
         if dry_run:
@@ -280,77 +291,110 @@ class _State:
 _ACCOUNT_COLUMNS = ("id", "crm_id", "name", "deployment", "ce_name", "ce_email", "ae_name",
                     "ae_email")
 _ACCOUNT_FIELDS = ("name", "deployment", "ce_name", "ce_email", "ae_name", "ae_email")
+_NEW_ACCOUNT = ("crm_id", *_ACCOUNT_FIELDS)  # _ACCOUNT_COLUMNS a new account is given
 
 
-def _account_values(r: CrmRecord) -> dict[str, Any]:
-    return {"crm_id": r.crm_id, "name": r.account_name,
-            "deployment": r.deployment.value if r.deployment else None,
-            "ce_name": r.ce_name, "ce_email": r.ce_email, "ae_name": r.ae_name,
-            "ae_email": r.ae_email}
-
-
-def _plan_crm(records: list[CrmRecord], st: _State) -> _Plan:
+def _plan_crm(frame: pl.DataFrame | None, st: _State) -> _Plan:
+    """Compare a CRM report's rows with what is stored: new accounts (blanks filled from their
+    later rows), changed fields, new domains and contacts, marks; a row that adds nothing is
+    merged. Column by column; the rules are those of a walk through the rows in file order."""
     plan = _Plan()
-    seen_rows: dict[tuple[str, str | None], int] = {}
-    new_accounts, account_updates = plan.new_accounts, plan.account_updates
+    if frame is None or frame.height == 0:
+        return plan
+    name = pl.col("account_name")
+    lowered = each(frame["account_name"], lambda v: (v.str.to_lowercase(), ascii_text(v)),
+                   str.lower)
+    f = frame.with_columns(key=pl.when(pl.col("crm_id").is_not_null())
+                           .then(pl.lit("id:") + pl.col("crm_id"))
+                           .otherwise(pl.lit("name:") + lowered))
+    f = f.with_columns(pl.col("line").min().over("key", "email").alias("first"))
+    duplicates = f.filter(pl.col("line") != pl.col("first")).select(
+        "line", pl.format("duplicate of line {}", "first").alias("reason"))
+    f = f.filter(pl.col("line") == pl.col("first")).join(
+        _frame({"key": st.by_key}, "account_id"), on="key", how="left", maintain_order="left")
+    f = f.with_columns((pl.col("line") == pl.col("line").min().over("key")).alias("opens"))
+    new = pl.col("account_id").is_null()
+
+    fields = {k: name if k == "name" else pl.col(k) for k in _NEW_ACCOUNT}
+    filled = {k: v.is_not_null() & (v != "") for k, v in fields.items()}
+    first_filled = f.filter(new).group_by("key", maintain_order=True).agg(
+        pl.coalesce(v.filter(filled[k]).first(), v.first()).alias(k) for k, v in fields.items())
+    plan.new_accounts = first_filled
+
+    # An existing account's field changes where a row's value differs from the one before it
+    # (an earlier row's, else the stored one); the last value given is the one kept.
+    current = pl.DataFrame([{"account_id": i, **{f"now_{k}": a.get(k) for k in fields}}
+                            for i, a in st.accounts.items()],
+                           schema={"account_id": pl.Int64, **{f"now_{k}": pl.String
+                                                            for k in fields}})
+    f = f.join(current, on="account_id", how="left", maintain_order="left")
+    f = f.with_columns(pl.when(~new & filled[k] & v.ne_missing(pl.coalesce(
+        pl.when(filled[k]).then(v).forward_fill().shift(1).over("account_id"),
+        pl.col(f"now_{k}")))).then(v).alias(f"set_{k}") for k, v in fields.items())
+    sets = [f"set_{k}" for k in fields]
+    for row in f.filter(pl.any_horizontal(pl.col(c).is_not_null() for c in sets)).group_by(
+            "account_id").agg(pl.col(c).drop_nulls().last() for c in sets).iter_rows():
+        plan.account_updates[row[0]] = {k: v for k, v in zip(fields, row[1:], strict=True)
+                                        if v is not None}
+
+    domains = f.filter(pl.col("domain").is_not_null()
+                       & ~pl.col("domain").is_in(list(st.domains))).group_by(
+        "domain", maintain_order=True).agg(pl.col("line").first(), pl.col("key").first())
+    plan.new_domains = dict(zip(domains["domain"].to_list(), domains["key"].to_list(),
+                                strict=True))
+
+    stored = pl.DataFrame([(a, e, i, n, flag) for (a, e), (i, n, flag) in st.contacts.items()],
+                          schema={"account_id": pl.Int64, "email": pl.String,
+                                  "contact_id": pl.Int64, "now_contact": pl.String,
+                                  "now_flag": pl.Boolean}, orient="row")
+    f = f.join(stored, on=["account_id", "email"], how="left", maintain_order="left")
+    adds = f.filter(pl.col("email").is_not_null() & pl.col("contact_id").is_null())
+    plan.new_contacts = adds.select("key", "email", pl.col("contact_name").alias("name"),
+                                    "incident_contact")
+    f = f.with_columns(
+        new_name=pl.col("contact_id").is_not_null() & (pl.col("contact_name") != "")
+        & (pl.col("contact_name") != pl.col("now_contact")),
+        new_flag=pl.col("contact_id").is_not_null()
+        & (pl.col("incident_contact") != pl.col("now_flag")))
+    for contact_id, contact_name, flag, new_name, new_flag in f.filter(
+            pl.col("new_name") | pl.col("new_flag")).select(
+            "contact_id", "contact_name", "incident_contact", "new_name", "new_flag").iter_rows():
+        plan.contact_updates[contact_id] = {"name": contact_name} if new_name else {}
+        if new_flag:
+            plan.contact_updates[contact_id]["incident_contact"] = flag
+
+    # Marks: a row's answer that differs from the stored one is set (the last one stays); an
+    # account not on the incident's list yet goes on it, unanswered, with its first row.
+    f = f.join(_frame({"account_id": st.marks}, "now_mark", pl.Int64, pl.String),
+               on="account_id", how="left", maintain_order="left")
+    f = f.with_columns(answer=pl.col("impact").is_not_null()
+                       & pl.col("impact").ne_missing(pl.col("now_mark")))
+    f = f.with_columns(mark=pl.col("answer") | (pl.col("now_mark").is_null() & pl.col("opens")))
     unknown = Impact.UNKNOWN.value
-    for r in records:
-        key = r.account_key
-        changed = False
-        first = seen_rows.get((key, r.email))
-        if first is not None:
-            plan.merge(r.line, "duplicate of line", first=first)
-            continue
-        seen_rows[(key, r.email)] = r.line
-        values = _account_values(r)
-        account_id = st.by_key.get(key)
-        if account_id is None:
-            pending = new_accounts.get(key)
-            if pending is None:
-                new_accounts[key] = values
-                changed = True
-            else:  # fill blanks from later rows of the same new account
-                for k, v in values.items():
-                    if v and not pending.get(k):
-                        pending[k] = v
-        else:
-            current = st.accounts[account_id]
-            updates = account_updates.get(account_id)
-            diff = {k: values[k] for k in _ACCOUNT_FIELDS if values[k] and values[k] != (
-                updates[k] if updates and k in updates else current.get(k))}
-            if diff:
-                account_updates.setdefault(account_id, {}).update(diff)
-                changed = True
-        if r.domain and r.domain not in st.domains and r.domain not in plan.new_domains:
-            plan.new_domains[r.domain] = key
-            changed = True
-        if r.email:
-            existing = st.contacts.get((account_id, r.email)) if account_id else None
-            if existing is None:
-                plan.new_contacts[(key, r.email)] = (r.contact_name, r.incident_contact)
-                changed = True
-            else:
-                diff = {}
-                if r.contact_name and r.contact_name != existing[1]:
-                    diff["name"] = r.contact_name
-                if r.incident_contact != existing[2]:
-                    diff["incident_contact"] = r.incident_contact
-                if diff:
-                    plan.contact_updates[existing[0]] = diff
-                    changed = True
-        wanted = r.impact.value if r.impact else None
-        current_mark = st.marks.get(account_id) if account_id else None
-        if wanted is not None and wanted != current_mark:
-            plan.marks[key] = wanted
-            changed = True
-        elif current_mark is None and key not in plan.marks:
-            plan.marks[key] = unknown  # on the list; the CE round decides
-            changed = True
-        if changed:
-            plan.imported += 1
-        else:
-            plan.merge(r.line, "already known, nothing new")
+    for key, answered, last in f.filter(pl.col("mark")).group_by("key", maintain_order=True).agg(
+            pl.col("answer").any(), pl.col("impact").filter(pl.col("answer")).last()).iter_rows():
+        plan.marks[key] = last if answered else unknown
+
+    changed = (new & pl.col("opens")) | pl.any_horizontal(
+        pl.col(c).is_not_null() for c in sets) | pl.col("line").is_in(domains["line"].to_list()) | (
+        pl.col("email").is_not_null() & pl.col("contact_id").is_null()) | pl.col(
+        "new_name") | pl.col("new_flag") | pl.col("mark")
+    f = f.with_columns(changed.alias("changed"))
+    plan.imported = int(f["changed"].sum())
+    merged = pl.concat([duplicates, f.filter(~pl.col("changed")).select(
+        "line", pl.lit("already known, nothing new").alias("reason"))]).sort("line")
+    plan.merged_count = merged.height
+    plan.merged = [RowIssue(line=line, reason=reason)
+                   for line, reason in merged.head(MERGED_LINES_LISTED).iter_rows()]
     return plan
+
+
+def _frame(table: dict[str, dict[Any, Any]], value: str, key_type: Any = pl.String,
+           value_type: Any = pl.Int64) -> pl.DataFrame:
+    """A dict as a two-column frame (its one key column named by `table`'s key)."""
+    ((key, mapping),) = table.items()
+    return pl.DataFrame({key: list(mapping), value: list(mapping.values())},
+                        schema={key: key_type, value: value_type})
 
 
 def _by_domain(host: str, domains: dict[str, int]) -> int | None:
@@ -425,8 +469,8 @@ def _report(name: str, source: str, encoding: str, parsed: Parsed[Any], plan: _P
         unmatched=unmatched,
         ignored=[RowIssue(line=x.line, reason=x.reason) for x in parsed.ignored],
         merged_lines=plan.merged, merged_lines_omitted=plan.merged_count - len(plan.merged),
-        accounts_created=len(plan.new_accounts),
-        accounts_updated=len(plan.account_updates), contacts_created=len(plan.new_contacts),
+        accounts_created=plan.new_accounts.height,
+        accounts_updated=len(plan.account_updates), contacts_created=plan.new_contacts.height,
         contacts_updated=len(plan.contact_updates), marks_set=len(plan.marks), dry_run=dry_run,
     )
 
@@ -441,24 +485,25 @@ def _apply(s: Session, incident_id: int, plan: _Plan, st: _State, actor: str, no
 def _write(s: Session, incident_id: int, plan: _Plan, st: _State, actor: str, now: Any,
            source: str) -> None:
     ids = dict(st.by_key)
-    if plan.new_accounts:
-        keys = list(plan.new_accounts)
+    if plan.new_accounts.height:
+        keys = plan.new_accounts["key"].to_list()
         ids.update(zip(keys, bulk.reserve_ids(s, CustomerAccount, len(keys)), strict=True))
         bulk.insert_rows(
             s, CustomerAccount, (*_ACCOUNT_COLUMNS, "ce_none", "ae_none", "updated_at"),
-            ((ids[k], v["crm_id"], v["name"], v["deployment"], v["ce_name"], v["ce_email"],
-              v["ae_name"], v["ae_email"], False, False, now)
-             for k, v in plan.new_accounts.items()))
+            ((ids[row[0]], *row[1:], False, False, now)
+             for row in plan.new_accounts.select("key", *_NEW_ACCOUNT).iter_rows()))
     if plan.account_updates:
         s.execute(update(CustomerAccount), [
             {"id": i, **v, "updated_at": now} for i, v in plan.account_updates.items()])
     if plan.new_domains:
         bulk.insert_rows(s, AccountDomain, ("domain", "account_id"),  # in key order: cheaper
                          [(d, ids[k]) for d, k in sorted(plan.new_domains.items())])
-    if plan.new_contacts:
+    if plan.new_contacts.height:
         bulk.insert_rows(s, Contact, ("account_id", "email", "name", "incident_contact"),
-                         [(ids[k], email, name, flag)
-                          for (k, email), (name, flag) in plan.new_contacts.items()])
+                         plan.new_contacts.join(_frame({"key": ids}, "account_id"), on="key",
+                                                maintain_order="left")
+                         .select("account_id", "email", "name", "incident_contact")
+                         .iter_rows())
     if plan.contact_updates:
         s.execute(update(Contact), [{"id": i, **v} for i, v in plan.contact_updates.items()])
     if plan.marks:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from itertools import starmap
 from typing import Any, Generic, TypeVar
 
 import polars as pl
@@ -100,9 +99,15 @@ class EngineeringRecord:
         return [d for d in (self.domain, self.host) if d]
 
 
-# The columns of engineering records in a frame (`Parsed.frame`), as EngineeringRecord's fields.
+# The columns of records in a frame (`Parsed.frame`), as the records' fields (a CRM record's
+# deployment and impact are their enums' values).
 ENGINEERING_COLUMNS = {"line": pl.Int64, "value": pl.String, "email": pl.String,
                        "crm_id": pl.String, "domain": pl.String, "host": pl.String}
+CRM_COLUMNS = {"line": pl.Int64, "crm_id": pl.String, "account_name": pl.String,
+               "domain": pl.String, "deployment": pl.String, "contact_name": pl.String,
+               "email": pl.String, "incident_contact": pl.Boolean, "ce_name": pl.String,
+               "ce_email": pl.String, "ae_name": pl.String, "ae_email": pl.String,
+               "impact": pl.String}
 
 
 R = TypeVar("R")
@@ -119,8 +124,8 @@ class Parsed(Generic[R]):
     rejected: list[Rejected] = field(default_factory=list)
     ignored: list[Ignored] = field(default_factory=list)
     layout: Layout | None = None
-    # Engineering lists keep their records here, a row each (ENGINEERING_COLUMNS): a million
-    # rows are matched column by column, never made into a million objects.
+    # The records, a row each (CRM_COLUMNS or ENGINEERING_COLUMNS): a million rows are
+    # planned column by column, never made into a million objects. `records` is then empty.
     frame: pl.DataFrame | None = None
 
     @property
@@ -129,11 +134,22 @@ class Parsed(Generic[R]):
         return (len(self.records) + len(self.rejected)
                 + (self.frame.height if self.frame is not None else 0))
 
-    def frame_records(self) -> list[EngineeringRecord]:
+    def frame_records(self) -> list[Any]:
         """The frame's rows as records (for a look at a few of them, e.g. in tests)."""
         if self.frame is None:
             return []
-        return [EngineeringRecord(*row) for row in self.frame.iter_rows()]
+        if "value" in self.frame.columns:
+            return [EngineeringRecord(*row) for row in self.frame.iter_rows()]
+        return [CrmRecord(*row[:4], Deployment(row[4]) if row[4] else None, *row[5:12],
+                          Impact(row[12]) if row[12] else None)
+                for row in self.frame.iter_rows()]
+
+
+def _records_frame(records: list[Any], schema: dict[str, Any]) -> pl.DataFrame:
+    """Records (made row by row) as frame rows."""
+    rows = [tuple(v.value if isinstance(v, (Deployment, Impact)) else v
+                  for v in map(r.__getattribute__, schema)) for r in records]
+    return pl.DataFrame(rows, schema=schema, orient="row")
 
 
 def _data_rows(rows: Iterable[tuple[int, list[str] | None]], layout: Layout,
@@ -213,12 +229,16 @@ def parse_crm(sheet: Sheet, mapping: dict[str, str] | None = None) -> Parsed[Crm
         _no_header(sheet, out, "no header row naming Account Name / Account ID / Email")
         return out
     out.layout = layout
+    frames = []
     if sheet.table is not None:
         frame, rows = _table_rows(sheet.table, layout, out)
-        _crm_frame(frame, layout, out)
+        frames.append(_crm_frame(frame, layout, out))
     else:
         rows = _data_rows(sheet.rows, layout, out)
     _crm_rows(rows, layout, out)
+    frames.append(_records_frame(out.records, CRM_COLUMNS))
+    out.records = []
+    out.frame = pl.concat(frames).sort("line")
     return out
 
 
@@ -283,11 +303,11 @@ def _crm_rows(rows: list[tuple[int, list[str]]], layout: Layout, out: Parsed[Crm
                       impact))
 
 
-def _crm_frame(frame: pl.DataFrame, layout: Layout, out: Parsed[CrmRecord]) -> None:
+def _crm_frame(frame: pl.DataFrame, layout: Layout, out: Parsed[CrmRecord]) -> pl.DataFrame:
     """`_crm_rows` for a frame of rows, column by column; every row it would reject is handed
     to `_crm_rows`, so rejections (and their reasons) come from one place."""
     if frame.height == 0:
-        return
+        return pl.DataFrame(schema=CRM_COLUMNS)
     f = frame.select("line", *[column(frame, layout.columns.get(name)).alias(name)
                                for name in _CRM_FIELDS])
     name, crm_id = f["account_name"], f["crm_id"]
@@ -323,18 +343,8 @@ def _crm_frame(frame: pl.DataFrame, layout: Layout, out: Parsed[CrmRecord]) -> N
                 | ((raw_impact != "") & v["impact"].is_null())
                 | v.select(too_long).to_series())
     _crm_rows(rows_of(frame.filter(rejected)), layout, out)
-    ok = v.filter(~rejected)
-    deployments = {d.value: d for d in Deployment}
-    impacts = {i.value: i for i in Impact}
-    c = {name: ok[name].to_list() for name in ok.columns}
-    made = list(starmap(CrmRecord, zip(
-        c["line"], c["crm_id"], c["account_name"], c["domain"],
-        map(deployments.get, c["deployment"]), c["contact"], c["email"], c["flag"],
-        c["ce_name"], c["ce_email"], c["ae_name"], c["ae_email"],
-        map(impacts.get, c["impact"]), strict=True)))
-    if out.records:  # rows _crm_rows turned into records: none, unless the two lanes differ
-        made = sorted([*made, *out.records], key=lambda r: r.line)
-    out.records = made
+    return v.filter(~rejected).rename({"contact": "contact_name", "flag": "incident_contact"}
+                                      ).select(list(CRM_COLUMNS))
 
 
 def _deployment_value(text: str) -> str | None:
@@ -374,8 +384,7 @@ def parse_engineering(sheet: Sheet, mapping: dict[str, str] | None = None
     else:
         rows = _data_rows(sheet.rows, layout, out)
     _engineering_rows(rows, layout, out)
-    frames.append(pl.DataFrame([tuple(getattr(r, k) for k in ENGINEERING_COLUMNS)
-                                for r in out.records], schema=ENGINEERING_COLUMNS, orient="row"))
+    frames.append(_records_frame(out.records, ENGINEERING_COLUMNS))
     out.records = []
     out.frame = pl.concat(frames).sort("line")
     return out
