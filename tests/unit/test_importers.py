@@ -540,7 +540,8 @@ def test_engineering_mapping(tmp_path: Path) -> None:
     rows = [["Tenant", "Owner Mailbox"], ["acme.com", "ann@acme.com"]]
     _, parsed = eng(tmp_path, "tenants.csv", csv_bytes(rows),
                     {"domain": "Tenant", "email": "Owner Mailbox"})
-    assert [(r.domains, r.email) for r in parsed.frame_records()] == [(["acme.com"], "ann@acme.com")]
+    assert [(r.domains, r.email) for r in parsed.frame_records()] == [
+        (["acme.com"], "ann@acme.com")]
 
 
 # --- files that are not customer lists ---------------------------------------------------------

@@ -90,6 +90,12 @@ class ImportReport(BaseModel):
     dry_run: bool = False
 
 
+_ACCOUNT_COLUMNS = ("id", "crm_id", "name", "deployment", "ce_name", "ce_email", "ae_name",
+                    "ae_email")
+_ACCOUNT_FIELDS = ("name", "deployment", "ce_name", "ce_email", "ae_name", "ae_email")
+_NEW_ACCOUNT = ("crm_id", *_ACCOUNT_FIELDS)  # _ACCOUNT_COLUMNS a new account is given
+
+
 @dataclass
 class _Plan:
     """Writes an import will make, computed before anything is written."""
@@ -287,11 +293,6 @@ class _State:
             .where(ImpactMark.incident_id == incident_id)))
         return cls(by_key, accounts, domains, contacts, by_email, marks)
 
-
-_ACCOUNT_COLUMNS = ("id", "crm_id", "name", "deployment", "ce_name", "ce_email", "ae_name",
-                    "ae_email")
-_ACCOUNT_FIELDS = ("name", "deployment", "ce_name", "ce_email", "ae_name", "ae_email")
-_NEW_ACCOUNT = ("crm_id", *_ACCOUNT_FIELDS)  # _ACCOUNT_COLUMNS a new account is given
 
 
 def _plan_crm(frame: pl.DataFrame | None, st: _State) -> _Plan:

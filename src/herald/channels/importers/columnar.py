@@ -13,7 +13,7 @@ from __future__ import annotations
 import csv
 import re
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
 import polars as pl
 
@@ -54,8 +54,8 @@ def read_table(text: str, delimiter: str) -> pl.DataFrame | None:
         return None  # a quote the csv module reads across lines, or reads its own way
     # A line has one cell more than delimiters outside its quoted cells, a blank line none.
     delimiters = lines.str.count_matches(delimiter, literal=True)
-    width = int(delimiters.max() or 0) + 1  # type: ignore[operator]
-    if (lines.str.len_chars().max() or 0) > csv.field_size_limit():  # type: ignore[operator]
+    width = cast(int, delimiters.max() or 0) + 1
+    if cast(int, lines.str.len_chars().max() or 0) > csv.field_size_limit():
         return None  # a cell the csv module refuses as too long
     frame = pl.read_csv(data, has_header=False, separator=delimiter, infer_schema=False,
                         schema={f"c{i}": pl.String for i in range(width)},
@@ -72,7 +72,7 @@ def read_table(text: str, delimiter: str) -> pl.DataFrame | None:
         *[pl.col(c).fill_null("").str.strip_chars() for c in cells])
 
 
-def rows_of(frame: pl.DataFrame) -> list[tuple[int, list[str] | None]]:
+def rows_of(frame: pl.DataFrame) -> list[tuple[int, list[str]]]:
     """Rows as the row-by-row reader gives them: (line, its n cells)."""
     cells = [c for c in frame.columns if c.startswith("c")]
     return [(row[0], list(row[2:2 + row[1]]))

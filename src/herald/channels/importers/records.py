@@ -140,9 +140,13 @@ class Parsed(Generic[R]):
             return []
         if "value" in self.frame.columns:
             return [EngineeringRecord(*row) for row in self.frame.iter_rows()]
-        return [CrmRecord(*row[:4], Deployment(row[4]) if row[4] else None, *row[5:12],
-                          Impact(row[12]) if row[12] else None)
-                for row in self.frame.iter_rows()]
+        records = []
+        for row in self.frame.iter_rows():
+            values = list(row)
+            values[4] = Deployment(values[4]) if values[4] else None
+            values[12] = Impact(values[12]) if values[12] else None
+            records.append(CrmRecord(*values))
+        return records
 
 
 def _records_frame(records: list[Any], schema: dict[str, Any]) -> pl.DataFrame:

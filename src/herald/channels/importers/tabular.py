@@ -36,13 +36,13 @@ class Sheet:
     def rows(self) -> list[tuple[int, list[str] | None]]:
         """Every row; a table's rows are made on first use."""
         if self._rows is None:
-            self._rows = rows_of(self.table) if self.table is not None else []
+            self._rows = list(rows_of(self.table)) if self.table is not None else []
         return self._rows
 
     def head(self, count: int = 25) -> list[tuple[int, list[str] | None]]:
         """The first rows (where a header is looked for)."""
         if self._rows is None and self.table is not None:
-            return rows_of(self.table.head(count))
+            return list(rows_of(self.table.head(count)))
         return self.rows[:count]
 
 
