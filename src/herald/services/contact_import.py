@@ -478,8 +478,13 @@ def _report(name: str, source: str, encoding: str, parsed: Parsed[Any], plan: _P
 
 def _apply(s: Session, incident_id: int, plan: _Plan, st: _State, actor: str, now: Any,
            source: str) -> None:
-    """Write the plan with bulk statements: COPY on PostgreSQL, one executemany on SQLite."""
-    with bulk.large_writes(s):
+    """Write the plan with bulk statements: COPY on PostgreSQL, one executemany on SQLite.
+    The rows each table gets decide whether their account keys are checked once at the end."""
+    fresh_marks = sum(1 for k in plan.marks if (
+        int(k[1:]) if k.startswith("#") else st.by_key.get(k)) not in st.marks)
+    new_rows = {AccountDomain: len(plan.new_domains), Contact: plan.new_contacts.height,
+                ImpactMark: fresh_marks}
+    with bulk.large_writes(s, new_rows, references=CustomerAccount):
         _write(s, incident_id, plan, st, actor, now, source)
 
 

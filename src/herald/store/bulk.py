@@ -4,20 +4,33 @@ PostgreSQL gets COPY (psycopg's `Cursor.copy`, on the session's own connection, 
 the same transaction); SQLite gets one `executemany` of plain tuples. Values go through each
 column type's bind processing exactly as SQLAlchemy would send them (UTC datetimes, booleans),
 and driver errors come out as SQLAlchemy errors, so `Database.transaction` maps them as usual.
+
+A large write on PostgreSQL has its foreign keys to the accounts checked once, at its end, rather
+than row by row (see `large_writes`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import contextmanager
+import logging
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager, suppress
 from typing import Any, cast
 
-from sqlalchemy import ClauseElement, Connection, Table, bindparam, func, select, update
+from sqlalchemy import ClauseElement, Connection, Table, bindparam, func, select, text, update
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.compiler import SQLCompiler
 
+log = logging.getLogger("herald.store")
+
 IN_CHUNK = 5000  # ids per "IN (...)" list: well under SQLite's limit on bound parameters
+# New rows in one table from which its foreign keys are checked once, after the write, instead
+# of row by row (PostgreSQL). Smaller writes keep the per-row checks and never take the strong
+# locks that dropping a constraint needs.
+KEYS_CHECKED_AT_END_FROM = 20_000
+KEYS_LOCK_TIMEOUT = "2s"  # how long a large write waits for those locks before checking per row
+_LOCK_NOT_TAKEN = ("55P03", "40P01")  # lock_not_available, deadlock_detected
+_SAVEPOINT = "herald_keys_at_end"
 
 
 def table_of(model: type[Any]) -> Table:
@@ -76,19 +89,88 @@ def insert_rows(s: Session, model: type[Any], columns: Sequence[str],
 
 
 @contextmanager
-def large_writes(s: Session, cache_mib: int = 64) -> Iterator[None]:
-    """Room for a large write: SQLite's page cache (2 MiB by default) grows for its duration,
-    so index pages of hundreds of thousands of new rows are not written and read back."""
+def large_writes(s: Session, new_rows: Mapping[type[Any], int] | None = None, *,
+                 references: type[Any] | None = None, cache_mib: int = 64,
+                 threshold: int | None = None, lock_timeout: str | None = None) -> Iterator[None]:
+    """Room for a large write.
+
+    SQLite: the page cache (2 MiB by default) grows for its duration, so index pages of
+    hundreds of thousands of new rows are not written and read back.
+
+    PostgreSQL: each table of `new_rows` (mapped class -> rows about to be inserted) that gets
+    `threshold` rows or more has its foreign keys to `references` dropped for the block and
+    added back, with the same names and definitions (read from pg_constraint), when it ends:
+    ADD CONSTRAINT checks every row in one join, where each row inserted meanwhile would have
+    cost a trigger call ("Populating a Database" in PostgreSQL's manual). All of it is in the
+    caller's transaction, so a row pointing at a missing account fails the transaction as an
+    IntegrityError and nothing is committed without its keys checked; if the block raises, or
+    the check fails, the block's writes are rolled back to before the drop (the constraints
+    with them) before the error goes on.
+
+    Dropping a foreign key locks both tables (ACCESS EXCLUSIVE, until the transaction ends).
+    When those locks are not granted within `lock_timeout` (another transaction reads or
+    writes them), the write goes ahead with the per-row checks instead."""
     conn = s.connection()
-    if conn.dialect.name != "sqlite":
+    if conn.dialect.name == "sqlite":
+        before = conn.exec_driver_sql("PRAGMA cache_size").scalar()
+        conn.exec_driver_sql(f"PRAGMA cache_size = -{int(cache_mib) * 1024}")
+        try:
+            yield
+        finally:
+            conn.exec_driver_sql(f"PRAGMA cache_size = {int(before or -2000)}")
+        return
+    least = KEYS_CHECKED_AT_END_FROM if threshold is None else threshold
+    tables = [table_of(m) for m, n in (new_rows or {}).items() if n >= least]
+    if conn.dialect.name != "postgresql" or references is None or not tables:
         yield
         return
-    before = conn.exec_driver_sql("PRAGMA cache_size").scalar()
-    conn.exec_driver_sql(f"PRAGMA cache_size = -{int(cache_mib) * 1024}")
+    with _keys_checked_at_end(conn, tables, table_of(references),
+                              lock_timeout or KEYS_LOCK_TIMEOUT):
+        yield
+
+
+@contextmanager
+def _keys_checked_at_end(conn: Connection, tables: Sequence[Table], referenced: Table,
+                         lock_timeout: str) -> Iterator[None]:
+    preparer = conn.dialect.identifier_preparer
+    keys = [(preparer.format_table(t), preparer.quote(name), definition)
+            for t in tables for name, definition in conn.execute(text(
+                "SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint "
+                "WHERE contype = 'f' AND conrelid = CAST(:t AS regclass) "
+                "AND confrelid = CAST(:ref AS regclass) ORDER BY conname"),
+                {"t": preparer.format_table(t), "ref": preparer.format_table(referenced)})]
+    if not keys:
+        yield
+        return
+    usual = conn.execute(select(func.current_setting("lock_timeout"))).scalar_one()
+    conn.exec_driver_sql(f"SAVEPOINT {_SAVEPOINT}")
+    try:
+        conn.execute(select(func.set_config("lock_timeout", lock_timeout, True)))
+        for table, name, _definition in keys:
+            conn.exec_driver_sql(f"ALTER TABLE {table} DROP CONSTRAINT {name}")
+    except DBAPIError as exc:
+        if getattr(exc.orig, "sqlstate", None) not in _LOCK_NOT_TAKEN:
+            raise
+        conn.exec_driver_sql(f"ROLLBACK TO SAVEPOINT {_SAVEPOINT}")
+        conn.exec_driver_sql(f"RELEASE SAVEPOINT {_SAVEPOINT}")
+        log.info("large write: %s and %s are in use by another transaction (no lock within "
+                 "%s); foreign keys are checked row by row", ", ".join(t.name for t in tables),
+                 referenced.name, lock_timeout)
+        yield
+        return
+    # Only the drops wait at most `lock_timeout`; the rest of the transaction waits as before.
+    conn.execute(select(func.set_config("lock_timeout", usual, True)))
     try:
         yield
-    finally:
-        conn.exec_driver_sql(f"PRAGMA cache_size = {int(before or -2000)}")
+        for table, name, definition in keys:
+            conn.exec_driver_sql(f"ALTER TABLE {table} ADD CONSTRAINT {name} {definition}")
+    except BaseException:
+        # The constraints come back with the rows as they were, whatever the caller does next.
+        with suppress(DBAPIError):
+            conn.exec_driver_sql(f"ROLLBACK TO SAVEPOINT {_SAVEPOINT}")
+            conn.exec_driver_sql(f"RELEASE SAVEPOINT {_SAVEPOINT}")
+        raise
+    conn.exec_driver_sql(f"RELEASE SAVEPOINT {_SAVEPOINT}")
 
 
 def _copy(conn: Connection, sql: str, rows: Iterable[Sequence[Any]]) -> None:
