@@ -36,16 +36,18 @@ def _cell(d: str) -> str:
     return f'(?:{_QUOTED}|[^"{re.escape(d)}]*)'
 
 
-def read_table(text: str, delimiter: str) -> pl.DataFrame | None:
+def read_table(text: str, delimiter: str, data: bytes | None = None) -> pl.DataFrame | None:
     """The file as a frame (`line`, `n` cells, `c0`..: stripped text, "" when absent) when every
-    line is one complete record; None when the row-by-row reader must read it."""
-    if not text or any(c in text for c in _PYTHON_ONLY_SPACES) or (
-            text.count("\r") != text.count("\r\n")):
+    line is one complete record; None when the row-by-row reader must read it. `data`: the
+    text's UTF-8 bytes, when the caller has them."""
+    if not text or text.endswith("\r") or any(c in text for c in _PYTHON_ONLY_SPACES):
         return None  # what Python splits or strips on, and Polars does not
-    data = text.encode("utf-8")
+    data = text.encode("utf-8") if data is None else data
     lines = pl.read_csv(data, has_header=False, quote_char=None, separator="\x1f",
                         schema={"text": pl.String}, raise_if_empty=False)["text"].fill_null("")
-    if len(lines) != text.count("\n") + (not text.endswith("\n")):
+    # Polars ends a line at "\n" (dropping a "\r" before it); Python also at a lone "\r".
+    if len(lines) != text.count("\n") + (not text.endswith("\n")) or lines.str.contains(
+            "\r", literal=True).any():
         return None
     d = re.escape(delimiter)
     quoted = lines.str.contains('"', literal=True)
@@ -66,10 +68,13 @@ def read_table(text: str, delimiter: str) -> pl.DataFrame | None:
     cells = [f"c{i}" for i in range(width)]
     inside = pl.sum_horizontal(pl.col(cells).str.count_matches(delimiter, literal=True))
     n = pl.when(pl.lit(lines) == "").then(0).otherwise(pl.lit(delimiters) + 1 - inside)
+    # Cells with spaces around them are rare: a column is stripped only when it has one.
+    padded = frame.select(pl.col(cells).str.contains(r"^\s|\s$").any()).row(0)
     return frame.select(
         pl.int_range(1, len(lines) + 1, dtype=pl.Int64).alias("line"),
         n.cast(pl.Int64).alias("n"),
-        *[pl.col(c).fill_null("").str.strip_chars() for c in cells])
+        *[(pl.col(c).str.strip_chars() if pad else pl.col(c)).fill_null("")
+          for c, pad in zip(cells, padded, strict=True)])
 
 
 def rows_of(frame: pl.DataFrame) -> list[tuple[int, list[str]]]:
@@ -95,10 +100,16 @@ def by_python(values: pl.Series, func: Callable[[str], Any], dtype: Any) -> pl.S
 def each(values: pl.Series, fast: Callable[[pl.Expr], tuple[pl.Expr, pl.Expr]],
          func: Callable[[str], Any]) -> pl.Series:
     """func(value) for each value. `fast(column)` gives the value and whether it is decided,
-    as expressions; the undecided ones go to func in Python, once per distinct value. A column
-    of few distinct values (an account team's addresses) is worked out once per value."""
-    distinct = values.unique()
-    if len(distinct) * 4 <= len(values):
+    as expressions; the undecided ones go to func in Python, once per distinct value. Only
+    the filled values are worked on (most cells of a wide list are empty), and a column of few
+    distinct values (an account team's addresses) once per value."""
+    filled = (values != "").arg_true()
+    if len(filled) < len(values):
+        worked = each(values.gather(filled), fast, func)
+        return pl.select(pl.repeat(func(""), len(values), dtype=worked.dtype)).to_series(
+            ).scatter(filled, worked)
+    if len(values) > 0 and cast(int, values.approx_n_unique()) * 4 <= len(values):
+        distinct = values.unique()
         return values.replace_strict(distinct, each(distinct, fast, func))
     value, decided = fast(pl.col("v"))
     f = pl.LazyFrame({"v": values}).select(value.alias("fast"), decided.alias("decided")
@@ -115,21 +126,20 @@ def each(values: pl.Series, fast: Callable[[pl.Expr], tuple[pl.Expr, pl.Expr]],
 
 def clean_emails(raw: pl.Series) -> pl.Series:
     """`clean_email` of each text (None for "")."""
-    def fast(v: pl.Expr) -> tuple[pl.Expr, pl.Expr]:
+    def fast(v: pl.Expr) -> tuple[pl.Expr, pl.Expr]:  # (each works on filled values only)
         low = v.str.to_lowercase()
-        return (pl.when(v == "").then(None).otherwise(low),
-                (v == "") | (ascii_text(v) & plain_emails(low)))
+        return low, ascii_text(v) & plain_emails(low)
 
     return each(raw, fast, clean_email)
 
 
 def clean_domains(raw: pl.Series) -> pl.Series:
     """`clean_domain` of each text (None for "")."""
-    def fast(v: pl.Expr) -> tuple[pl.Expr, pl.Expr]:
+    def fast(v: pl.Expr) -> tuple[pl.Expr, pl.Expr]:  # (each works on filled values only)
         cut = host_steps(v.str.to_lowercase())
         no_dot = ~cut.str.contains(".", literal=True)
-        return (pl.when((v == "") | no_dot).then(None).otherwise(cut),
-                (v == "") | (ascii_text(v) & (no_dot | plain_domains(cut))))
+        return (pl.when(no_dot).then(None).otherwise(cut),
+                ascii_text(v) & (no_dot | plain_domains(cut)))
 
     return each(raw, fast, clean_domain)
 

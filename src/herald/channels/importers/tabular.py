@@ -53,9 +53,12 @@ def read_sheet(path: Path, data: bytes | None = None, *, fast: bool = True) -> S
     if raw.startswith(XLSX_MAGIC) or path.suffix.lower() in {".xlsx", ".xlsm"}:
         return _read_xlsx(path.name, raw)
     text, encoding = decode(raw)
-    del raw
     dialect = _dialect(text.replace("\x00", "") if "\x00" in text else text)
-    table = read_table(text, dialect.delimiter) if fast else None
+    # The bytes of UTF-8 text are the file's own (after a BOM) unless decoding replaced some.
+    utf8 = raw[len(codecs.BOM_UTF8):] if encoding == "utf-8-sig" else raw
+    same = encoding == "utf-8" or (encoding == "utf-8-sig" and "\ufffd" not in text)
+    table = read_table(text, dialect.delimiter, utf8 if same else None) if fast else None
+    del raw, utf8
     if table is not None:
         return Sheet(path.name, encoding, table=table)
     return Sheet(path.name, encoding, list(_csv_rows(text, dialect)))
