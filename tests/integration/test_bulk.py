@@ -4,6 +4,7 @@ what the ORM would, and driver errors come out as SQLAlchemy errors."""
 from __future__ import annotations
 
 import logging
+import re
 from pathlib import Path
 from typing import Any
 
@@ -43,10 +44,22 @@ def test_plain_rows_report_driver_errors_as_sqlalchemy_errors(h: Herald) -> None
         bulk.plain_rows(s, text("SELECT * FROM no_such_table"))
 
 
-# --- large writes: foreign keys to the accounts checked once, at the end (PostgreSQL) ---------
+# --- large writes: account keys checked, indexes built, once, at the end (PostgreSQL) ---------
 
 PG_ONLY = pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
 LIST = {AccountDomain: 3, Contact: 3, ImpactMark: 3}  # rows the writes below insert per table
+WITH_ACCOUNTS = {CustomerAccount: 3, **LIST}
+# What a large write into empty tables drops, in order (and puts back in the reverse order).
+ACCOUNT_KEYS = ["fk_account_domains_account_id_customer_accounts",
+                "fk_contacts_account_id_customer_accounts",
+                "fk_impact_marks_account_id_customer_accounts"]
+SECONDARY = {"customer_accounts": ["ix_customer_accounts_ce_email",
+                                   "ix_customer_accounts_deployment",
+                                   "uq_customer_accounts_crm_id"],
+             "account_domains": ["ix_account_domains_account_id"],
+             "contacts": ["ix_contacts_email", "uq_contacts_account_email"],
+             "impact_marks": []}
+PRIMARY_KEYS = ["pk_account_domains", "pk_contacts", "pk_customer_accounts", "pk_impact_marks"]
 
 
 def _foreign_keys(conn: Connection | Session) -> list[tuple[Any, ...]]:
@@ -58,18 +71,46 @@ def _foreign_keys(conn: Connection | Session) -> list[tuple[Any, ...]]:
         "'contacts'::regclass, 'impact_marks'::regclass) ORDER BY conname"))]
 
 
+def _indexes(conn: Connection | Session) -> list[tuple[Any, ...]]:
+    """Every index of the tables an import writes, as pg_indexes shows it, with the primary key
+    or unique constraint it backs, if any."""
+    return [tuple(r) for r in conn.execute(text(
+        "SELECT tablename, indexname, indexdef, c.contype, pg_get_constraintdef(c.oid) "
+        "FROM pg_indexes LEFT JOIN pg_constraint c ON c.conrelid = CAST(tablename AS regclass) "
+        "AND c.conname = indexname AND c.contype IN ('p', 'u', 'x') "
+        "WHERE schemaname = current_schema() AND tablename IN ('customer_accounts', "
+        "'account_domains', 'contacts', 'impact_marks') ORDER BY indexname"))]
+
+
+def _changes(statements: list[str]) -> list[str]:
+    """The drops and re-creations among `statements`, as 'drop name' and 'add name'."""
+    verbs = {"DROP CONSTRAINT": "drop", "DROP INDEX": "drop", "ADD CONSTRAINT": "add",
+             "CREATE INDEX": "add", "CREATE UNIQUE INDEX": "add"}
+    pattern = re.compile(r"^(?:ALTER TABLE \S+ )?(DROP CONSTRAINT|ADD CONSTRAINT|DROP INDEX|"
+                         r"CREATE INDEX|CREATE UNIQUE INDEX) (\S+)")
+    return [f"{verbs[m[1]]} {m[2]}" for x in statements if (m := pattern.match(x))]
+
+
+def _dropped_and_put_back(dropped: list[str]) -> list[str]:
+    return [*(f"drop {x}" for x in dropped), *(f"add {x}" for x in reversed(dropped))]
+
+
 def _write_list(h: Herald, s: Session, incident_id: int, *, missing_account: bool = False,
-                ) -> None:
-    """Three accounts with a domain, a contact and a mark each (one contact of an account that
-    does not exist, on request), written the way an import writes them."""
+                duplicate: str = "", n: int = 3) -> None:
+    """`n` accounts with a domain, a contact and a mark each (on request one contact of an
+    account that does not exist, or a second account with the first one's CRM id, or a second
+    contact with the same account and email), written the way an import writes them."""
     now = h.clock.now()
-    ids = bulk.reserve_ids(s, CustomerAccount, 3)
+    ids = bulk.reserve_ids(s, CustomerAccount, n)
+    crm_ids = [f"00{ids[0] if duplicate == 'account' and i == ids[-1] else i}" for i in ids]
     bulk.insert_rows(s, CustomerAccount, ("id", "crm_id", "name", "ce_name", "ae_name",
                                           "ce_none", "ae_none", "updated_at"),
-                     [(i, f"00{i}", f"Account {i}", "", "", False, False, now) for i in ids])
+                     [(i, c, f"Account {i}", "", "", False, False, now)
+                      for i, c in zip(ids, crm_ids, strict=True)])
     bulk.insert_rows(s, AccountDomain, ("domain", "account_id"),
                      [(f"a{i}.example", i) for i in ids])
-    owners = [*ids[:2], ids[2] + 1000 if missing_account else ids[2]]
+    owners = [*ids[:-1], ids[-1] + 1000 if missing_account else
+              ids[0] if duplicate == "contact" else ids[-1]]
     bulk.insert_rows(s, Contact, ("account_id", "email", "name", "incident_contact"),
                      [(i, f"ann@a{i}.example", "Ann", False) for i in owners])
     bulk.insert_rows(s, ImpactMark, ("incident_id", "account_id", "impact", "by", "at",
@@ -90,25 +131,32 @@ def _list_counts(h: Herald) -> list[int]:
 
 
 @PG_ONLY
-def test_a_large_write_checks_account_keys_at_the_end_and_puts_them_back_identical(
+def test_a_large_write_checks_account_keys_and_builds_indexes_at_the_end_identical(
         h: Herald) -> None:
     incident_id = _incident_id(h)
     with h.db.sessions() as s:
-        before = _foreign_keys(s)
-    assert {r[1] for r in before} == {
-        "fk_account_domains_account_id_customer_accounts",
-        "fk_contacts_account_id_customer_accounts",
-        "fk_impact_marks_account_id_customer_accounts", "fk_impact_marks_incident_id_incidents"}
+        before, indexes = _foreign_keys(s), _indexes(s)
+    assert {r[1] for r in before} == {*ACCOUNT_KEYS, "fk_impact_marks_incident_id_incidents"}
+    assert sorted(r[1] for r in indexes) == sorted(
+        [*PRIMARY_KEYS, *(x for names in SECONDARY.values() for x in names)])
+    # the unique CRM id is a constraint, the unique (account, email) a plain unique index
+    assert {r[1]: r[3] for r in indexes if r[1].startswith("uq_")} == {
+        "uq_customer_accounts_crm_id": "u", "uq_contacts_account_email": None}
+    statements = _statements(h)
     with h.db.transaction() as s:
-        with bulk.large_writes(s, LIST, references=CustomerAccount, threshold=3):
+        with bulk.large_writes(s, WITH_ACCOUNTS, references=CustomerAccount, threshold=3):
             # during the write only the key to the incidents is there (it is never dropped),
-            # and only the drops waited at most the short lock timeout
+            # only the primary keys' indexes are left, and only the drops waited at most the
+            # short lock timeout
             assert [r[1] for r in _foreign_keys(s)] == ["fk_impact_marks_incident_id_incidents"]
+            assert [r[1] for r in _indexes(s)] == PRIMARY_KEYS
             assert s.scalar(text("SHOW lock_timeout")) == "0"
             _write_list(h, s, incident_id)
-        assert _foreign_keys(s) == before
+        assert (_foreign_keys(s), _indexes(s)) == (before, indexes)
+    assert _changes(statements) == _dropped_and_put_back(
+        [*ACCOUNT_KEYS, *(x for names in SECONDARY.values() for x in names)])
     with h.db.sessions() as s:
-        assert _foreign_keys(s) == before
+        assert (_foreign_keys(s), _indexes(s)) == (before, indexes)
     assert _list_counts(h) == [3, 3, 3, 3]
     with h.db.engine.connect() as conn:  # still exactly what the migrations make
         assert compare_metadata(MigrationContext.configure(conn), Base.metadata) == []
@@ -128,30 +176,98 @@ def test_a_row_of_a_missing_account_fails_the_whole_large_write(h: Herald) -> No
             assert _foreign_keys(s) == before
 
 
+@pytest.mark.parametrize("duplicate", ["account", "contact"])
+def test_a_duplicate_a_unique_index_refuses_fails_the_whole_large_write(
+        h: Herald, duplicate: str) -> None:
+    incident_id = _incident_id(h)
+    pg = h.db.dialect == "postgresql"
+    with h.db.sessions() as s:
+        before = (_foreign_keys(s), _indexes(s)) if pg else ()
+    statements = _statements(h)
+    with pytest.raises(Conflict, match=r"(?i)unique"), h.db.transaction() as s, \
+            bulk.large_writes(s, WITH_ACCOUNTS, references=CustomerAccount, threshold=3):
+        _write_list(h, s, incident_id, duplicate=duplicate)
+    assert _list_counts(h) == [0, 0, 0, 0]
+    if pg:  # the rows went in without the index, which then refused to be built on them
+        index = {"account": "uq_customer_accounts_crm_id",
+                 "contact": "uq_contacts_account_email"}[duplicate]
+        assert f"drop {index}" in _changes(statements)
+        assert _changes(statements)[-1] == f"add {index}"
+        with h.db.sessions() as s:
+            assert (_foreign_keys(s), _indexes(s)) == before
+
+
 @PG_ONLY
 def test_a_failed_large_write_puts_the_keys_back_even_if_the_caller_carries_on(
         h: Herald) -> None:
     incident_id = _incident_id(h)
     with h.db.sessions() as s:
-        before = _foreign_keys(s)
+        before = (_foreign_keys(s), _indexes(s))
     with h.db.transaction() as s:
         with pytest.raises(RuntimeError), bulk.large_writes(
-                s, LIST, references=CustomerAccount, threshold=3):
+                s, WITH_ACCOUNTS, references=CustomerAccount, threshold=3):
             _write_list(h, s, incident_id)
             raise RuntimeError("the caller's own failure")
-        # the block's rows went with the dropped keys: nothing unchecked can be committed
-        assert _foreign_keys(s) == before
+        # the block's rows went with the dropped keys and indexes: nothing unchecked can be
+        # committed
+        assert (_foreign_keys(s), _indexes(s)) == before
         assert s.scalar(select(func.count()).select_from(Contact)) == 0
     assert _list_counts(h) == [0, 0, 0, 0]
 
 
-def test_small_writes_keep_the_per_row_checks(h: Herald) -> None:
+def test_small_writes_keep_the_per_row_checks_and_their_indexes(h: Herald) -> None:
     incident_id = _incident_id(h)
     statements = _statements(h)
-    with h.db.transaction() as s, bulk.large_writes(s, LIST, references=CustomerAccount):
+    with h.db.transaction() as s, bulk.large_writes(s, WITH_ACCOUNTS,
+                                                    references=CustomerAccount):
         _write_list(h, s, incident_id)  # 3 rows a table: far below the threshold
-    assert [x for x in statements if "CONSTRAINT" in x] == []
+    assert [x for x in statements if "CONSTRAINT" in x or "INDEX" in x] == []
     assert _list_counts(h) == [3, 3, 3, 3]
+
+
+@PG_ONLY
+@pytest.mark.parametrize("held", [3, 4])
+def test_a_large_write_builds_the_indexes_again_only_into_tables_it_at_least_doubles(
+        h: Herald, held: int) -> None:
+    incident_id = _incident_id(h)
+    with h.db.transaction() as s:
+        _write_list(h, s, incident_id, n=held)
+    with h.db.sessions() as s:
+        before = (_foreign_keys(s), _indexes(s))
+    statements = _statements(h)
+    with h.db.transaction() as s, bulk.large_writes(
+            s, WITH_ACCOUNTS, references=CustomerAccount, threshold=3):
+        _write_list(h, s, incident_id)  # 3 more rows a table: large, by this threshold
+    rebuilt = [x for names in SECONDARY.values() for x in names] if held == 3 else []
+    assert _changes(statements) == _dropped_and_put_back([*ACCOUNT_KEYS, *rebuilt])
+    assert _list_counts(h) == [held + 3] * 4
+    with h.db.sessions() as s:
+        assert (_foreign_keys(s), _indexes(s)) == before
+
+
+@PG_ONLY
+def test_a_large_write_keeps_the_indexes_of_tables_in_use(
+        h: Herald, caplog: pytest.LogCaptureFixture) -> None:
+    incident_id = _incident_id(h)
+    with h.db.sessions() as s:
+        before = _indexes(s)
+    statements = _statements(h)
+    with h.db.engine.connect() as reader:  # a page reading the contacts, its transaction open
+        reader.execute(text("LOCK TABLE contacts IN ACCESS SHARE MODE"))
+        with caplog.at_level(logging.INFO, logger="herald.store"), h.db.transaction() as s, \
+                bulk.large_writes(s, WITH_ACCOUNTS, threshold=3, lock_timeout="50ms"):
+            _write_list(h, s, incident_id)  # no references: only indexes are dropped
+        reader.rollback()
+    # the drops were tried up to the contacts', did not get their lock, and were rolled back
+    assert _changes(statements) == ["drop ix_customer_accounts_ce_email",
+                                    "drop ix_customer_accounts_deployment",
+                                    "drop uq_customer_accounts_crm_id",
+                                    "drop ix_account_domains_account_id",
+                                    "drop ix_contacts_email"]
+    assert "indexes are maintained" in caplog.records[0].getMessage()
+    assert _list_counts(h) == [3, 3, 3, 3]
+    with h.db.sessions() as s:
+        assert _indexes(s) == before
 
 
 def _statements(h: Herald) -> list[str]:
@@ -171,20 +287,32 @@ def _crm_file(tmp_path: Path) -> Path:
                 f"ann@a{i}.example") for i in range(1, 6))]))
 
 
-def test_an_import_large_enough_checks_account_keys_at_the_end(
+def test_an_import_large_enough_checks_account_keys_and_builds_indexes_at_the_end(
         h: Herald, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(bulk, "KEYS_CHECKED_AT_END_FROM", 5)  # the five rows of each table
+    named: list[str] = []  # the tables whose new rows the import tells large_writes
+    large_writes = bulk.large_writes
+
+    def spy(s: Session, new_rows: Any = None, **kw: Any) -> Any:
+        named.extend(bulk.table_of(m).name for m in new_rows or {})
+        return large_writes(s, new_rows, **kw)
+
+    monkeypatch.setattr(bulk, "large_writes", spy)
     ref = new_incident(h)
+    pg = h.db.dialect == "postgresql"
+    with h.db.sessions() as s:
+        before = (_foreign_keys(s), _indexes(s)) if pg else ()
     statements = _statements(h)
     report = import_file(h, ref, _crm_file(tmp_path), source="crm", actor=MESSENGER)
     assert (report.accounts_created, report.contacts_created, report.marks_set) == (5, 5, 5)
-    changed = [x for x in statements if "CONSTRAINT" in x]
-    if h.db.dialect == "postgresql":
-        assert [x.split(" CONSTRAINT ")[0] for x in changed] == [
-            f"ALTER TABLE {t} {verb}" for verb in ("DROP", "ADD")
-            for t in ("account_domains", "contacts", "impact_marks")]
+    assert {"account_domains", "contacts", "impact_marks"} <= set(named)
+    if pg:  # tables were empty: every secondary index of the tables named was built again
+        assert _changes(statements) == _dropped_and_put_back(
+            [*ACCOUNT_KEYS, *(x for t in named for x in SECONDARY[t])])
+        with h.db.sessions() as s:
+            assert (_foreign_keys(s), _indexes(s)) == before
     else:
-        assert changed == []
+        assert [x for x in statements if "CONSTRAINT" in x or "INDEX" in x] == []
     assert _list_counts(h) == [5, 5, 5, 5]
     with h.db.engine.connect() as conn:
         assert compare_metadata(MigrationContext.configure(conn), Base.metadata) == []
@@ -198,7 +326,7 @@ def test_a_large_import_checks_row_by_row_when_the_accounts_are_in_use(
     monkeypatch.setattr(bulk, "KEYS_LOCK_TIMEOUT", "50ms")
     ref = new_incident(h)
     with h.db.sessions() as s:
-        before = _foreign_keys(s)
+        before = (_foreign_keys(s), _indexes(s))
     with h.db.engine.connect() as reader:  # a page reading the accounts, its transaction open
         reader.execute(text("LOCK TABLE customer_accounts IN ACCESS SHARE MODE"))
         statements = _statements(h)
@@ -207,13 +335,13 @@ def test_a_large_import_checks_row_by_row_when_the_accounts_are_in_use(
         assert (report.accounts_created, report.contacts_created, report.marks_set) == (5, 5, 5)
         # the drops were tried, did not get their locks, and were rolled back
         assert any("DROP CONSTRAINT" in x for x in statements)
-        assert not any("ADD CONSTRAINT" in x for x in statements)
+        assert not any(x.startswith(("add ", "drop ix", "drop uq")) for x in _changes(statements))
         assert [(r.levelno, r.exc_info) for r in caplog.records] == [(logging.INFO, None)]
         assert "checked row by row" in caplog.records[0].getMessage()
-        assert _foreign_keys(reader) == before
+        assert (_foreign_keys(reader), _indexes(reader)) == before
         reader.rollback()
     assert _list_counts(h) == [5, 5, 5, 5]
     with h.db.sessions() as s:
-        assert _foreign_keys(s) == before
+        assert (_foreign_keys(s), _indexes(s)) == before
         # the short lock timeout did not outlive the drops
         assert s.scalar(text("SHOW lock_timeout")) == "0"

@@ -6,7 +6,8 @@ column type's bind processing exactly as SQLAlchemy would send them (UTC datetim
 and driver errors come out as SQLAlchemy errors, so `Database.transaction` maps them as usual.
 
 A large write on PostgreSQL has its foreign keys to the accounts checked once, at its end, rather
-than row by row (see `large_writes`).
+than row by row, and the indexes of a table it at least doubles built once, at its end, rather
+than maintained row by row (see `large_writes`).
 """
 
 from __future__ import annotations
@@ -25,8 +26,8 @@ log = logging.getLogger("herald.store")
 
 IN_CHUNK = 5000  # ids per "IN (...)" list: well under SQLite's limit on bound parameters
 # New rows in one table from which its foreign keys are checked once, after the write, instead
-# of row by row (PostgreSQL). Smaller writes keep the per-row checks and never take the strong
-# locks that dropping a constraint needs.
+# of row by row, and its indexes rebuilt if it at least doubles (PostgreSQL). Smaller writes keep
+# the per-row checks and index maintenance and never take the strong locks a drop needs.
 KEYS_CHECKED_AT_END_FROM = 20_000
 KEYS_LOCK_TIMEOUT = "2s"  # how long a large write waits for those locks before checking per row
 _LOCK_NOT_TAKEN = ("55P03", "40P01")  # lock_not_available, deadlock_detected
@@ -97,19 +98,26 @@ def large_writes(s: Session, new_rows: Mapping[type[Any], int] | None = None, *,
     SQLite: the page cache (2 MiB by default) grows for its duration, so index pages of
     hundreds of thousands of new rows are not written and read back.
 
-    PostgreSQL: each table of `new_rows` (mapped class -> rows about to be inserted) that gets
-    `threshold` rows or more has its foreign keys to `references` dropped for the block and
-    added back, with the same names and definitions (read from pg_constraint), when it ends:
-    ADD CONSTRAINT checks every row in one join, where each row inserted meanwhile would have
-    cost a trigger call ("Populating a Database" in PostgreSQL's manual). All of it is in the
-    caller's transaction, so a row pointing at a missing account fails the transaction as an
-    IntegrityError and nothing is committed without its keys checked; if the block raises, or
-    the check fails, the block's writes are rolled back to before the drop (the constraints
-    with them) before the error goes on.
+    PostgreSQL ("Populating a Database" in its manual), for each table of `new_rows` (mapped
+    class -> rows about to be inserted) that gets `threshold` rows or more:
+    - its foreign keys to `references` are dropped for the block and added back, with the same
+      names and definitions (read from pg_constraint), when it ends: ADD CONSTRAINT checks every
+      row in one join, where each row inserted meanwhile would have cost a trigger call;
+    - if it gets at least as many rows as it already holds (a first load, or one that at least
+      doubles it), its secondary indexes (all but the primary key's; unique ones too, as
+      constraints if they are constraints) are dropped for the block and built again when it
+      ends, with the same names and definitions (pg_get_indexdef, pg_get_constraintdef): one
+      sort each instead of an insertion per row. The block must not need them (no ON CONFLICT
+      on them). Indexes a foreign key depends on, clustered, replica-identity or invalid ones,
+      and those in a tablespace of their own, are kept.
+    All of it is in the caller's transaction, so a row pointing at a missing account, or a
+    duplicate a unique index refuses, fails the transaction as an IntegrityError and nothing is
+    committed unchecked; if the block raises, or a check fails, the block's writes are rolled
+    back to before the drops (the keys and indexes with them) before the error goes on.
 
-    Dropping a foreign key locks both tables (ACCESS EXCLUSIVE, until the transaction ends).
-    When those locks are not granted within `lock_timeout` (another transaction reads or
-    writes them), the write goes ahead with the per-row checks instead."""
+    Each drop locks its tables (ACCESS EXCLUSIVE, until the transaction ends). When those locks
+    are not granted within `lock_timeout` (another transaction reads or writes them), the write
+    goes ahead with the per-row checks and index maintenance instead."""
     conn = s.connection()
     if conn.dialect.name == "sqlite":
         before = conn.exec_driver_sql("PRAGMA cache_size").scalar()
@@ -120,52 +128,104 @@ def large_writes(s: Session, new_rows: Mapping[type[Any], int] | None = None, *,
             conn.exec_driver_sql(f"PRAGMA cache_size = {int(before or -2000)}")
         return
     least = KEYS_CHECKED_AT_END_FROM if threshold is None else threshold
-    tables = [table_of(m) for m, n in (new_rows or {}).items() if n >= least]
-    if conn.dialect.name != "postgresql" or references is None or not tables:
+    large = {table_of(m): n for m, n in (new_rows or {}).items() if n >= least}
+    if conn.dialect.name != "postgresql" or not large:
         yield
         return
-    with _keys_checked_at_end(conn, tables, table_of(references),
-                              lock_timeout or KEYS_LOCK_TIMEOUT):
+    referenced = [] if references is None else [table_of(references)]
+    changes = [c for r in referenced for c in _foreign_keys(conn, large, r)]
+    changes += _secondary_indexes(conn, large)
+    in_use = ", ".join(sorted({t.name for t in (*large, *referenced)}))
+    with _dropped_for_the_block(conn, changes, in_use, lock_timeout or KEYS_LOCK_TIMEOUT):
         yield
 
 
-@contextmanager
-def _keys_checked_at_end(conn: Connection, tables: Sequence[Table], referenced: Table,
-                         lock_timeout: str) -> Iterator[None]:
+_Change = tuple[str, str]  # the statement that drops something, the one that puts it back
+
+
+def _constraint(conn: Connection, table: str, name: str, definition: str) -> _Change:
+    name = conn.dialect.identifier_preparer.quote(name)
+    return (f"ALTER TABLE {table} DROP CONSTRAINT {name}",
+            f"ALTER TABLE {table} ADD CONSTRAINT {name} {definition}")
+
+
+def _foreign_keys(conn: Connection, tables: Iterable[Table], referenced: Table,
+                  ) -> list[_Change]:
     preparer = conn.dialect.identifier_preparer
-    keys = [(preparer.format_table(t), preparer.quote(name), definition)
-            for t in tables for name, definition in conn.execute(text(
+    return [_constraint(conn, table, name, definition)
+            for table in map(preparer.format_table, tables)
+            for name, definition in conn.execute(text(
                 "SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint "
                 "WHERE contype = 'f' AND conrelid = CAST(:t AS regclass) "
                 "AND confrelid = CAST(:ref AS regclass) ORDER BY conname"),
-                {"t": preparer.format_table(t), "ref": preparer.format_table(referenced)})]
-    if not keys:
+                {"t": table, "ref": preparer.format_table(referenced)})]
+
+
+# The indexes of a table rebuilt after a large write: the name (schema-qualified when needed),
+# the unique or exclusion constraint it backs if any, and the definition that makes it again.
+_SECONDARY_INDEXES = text(
+    "SELECT CAST(i.indexrelid AS regclass)::text, c.conname, "
+    "coalesce(pg_get_constraintdef(c.oid), pg_get_indexdef(i.indexrelid)) "
+    "FROM pg_index i JOIN pg_class x ON x.oid = i.indexrelid "
+    "LEFT JOIN pg_constraint c ON c.conindid = i.indexrelid AND c.conrelid = i.indrelid "
+    "AND c.contype IN ('u', 'x') "
+    "WHERE i.indrelid = CAST(:t AS regclass) AND NOT i.indisprimary AND i.indisvalid "
+    "AND NOT i.indisclustered AND NOT i.indisreplident AND x.reltablespace = 0 "
+    "AND NOT EXISTS (SELECT FROM pg_constraint f WHERE f.contype = 'f' "
+    "AND f.conindid = i.indexrelid) ORDER BY 1")
+
+
+def _secondary_indexes(conn: Connection, new_rows: Mapping[Table, int]) -> list[_Change]:
+    """Those of the tables that get at least as many new rows as they hold: counting at most
+    one row more than the new ones tells, exactly and at a cost bounded by the write itself
+    (pg_class.reltuples is an estimate, -1 until the table is first vacuumed or analyzed)."""
+    preparer = conn.dialect.identifier_preparer
+    changes: list[_Change] = []
+    for t, n in new_rows.items():
+        table = preparer.format_table(t)
+        held = f"SELECT count(*) FROM (SELECT FROM {table} LIMIT :n) AS x"  # noqa: S608
+        if conn.execute(text(held), {"n": n + 1}).scalar_one() > n:
+            continue
+        changes += [_constraint(conn, table, constraint, definition) if constraint
+                    else (f"DROP INDEX {index}", definition)
+                    for index, constraint, definition in conn.execute(
+                        _SECONDARY_INDEXES, {"t": table})]
+    return changes
+
+
+@contextmanager
+def _dropped_for_the_block(conn: Connection, changes: Sequence[_Change], tables: str,
+                           lock_timeout: str) -> Iterator[None]:
+    """The drops of `changes` for the block, in a savepoint, and what they dropped put back
+    (in reverse order) when it ends; if the drops' locks are not granted within
+    `lock_timeout`, nothing is dropped."""
+    if not changes:
         yield
         return
     usual = conn.execute(select(func.current_setting("lock_timeout"))).scalar_one()
     conn.exec_driver_sql(f"SAVEPOINT {_SAVEPOINT}")
     try:
         conn.execute(select(func.set_config("lock_timeout", lock_timeout, True)))
-        for table, name, _definition in keys:
-            conn.exec_driver_sql(f"ALTER TABLE {table} DROP CONSTRAINT {name}")
+        for drop, _add in changes:
+            conn.exec_driver_sql(drop)
     except DBAPIError as exc:
         if getattr(exc.orig, "sqlstate", None) not in _LOCK_NOT_TAKEN:
             raise
         conn.exec_driver_sql(f"ROLLBACK TO SAVEPOINT {_SAVEPOINT}")
         conn.exec_driver_sql(f"RELEASE SAVEPOINT {_SAVEPOINT}")
-        log.info("large write: %s and %s are in use by another transaction (no lock within "
-                 "%s); foreign keys are checked row by row", ", ".join(t.name for t in tables),
-                 referenced.name, lock_timeout)
+        log.info("large write: %s are in use by another transaction (no lock within %s); "
+                 "indexes are maintained and foreign keys checked row by row", tables,
+                 lock_timeout)
         yield
         return
     # Only the drops wait at most `lock_timeout`; the rest of the transaction waits as before.
     conn.execute(select(func.set_config("lock_timeout", usual, True)))
     try:
         yield
-        for table, name, definition in keys:
-            conn.exec_driver_sql(f"ALTER TABLE {table} ADD CONSTRAINT {name} {definition}")
+        for _drop, add in reversed(changes):
+            conn.exec_driver_sql(add)
     except BaseException:
-        # The constraints come back with the rows as they were, whatever the caller does next.
+        # What was dropped comes back with the rows as they were, whatever the caller does next.
         with suppress(DBAPIError):
             conn.exec_driver_sql(f"ROLLBACK TO SAVEPOINT {_SAVEPOINT}")
             conn.exec_driver_sql(f"RELEASE SAVEPOINT {_SAVEPOINT}")
