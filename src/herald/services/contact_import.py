@@ -422,11 +422,11 @@ def _plan_engineering(frame: pl.DataFrame | None, st: _State,
     found = {name: account for name in names.to_list()
              if (account := _by_domain(name, domains)) is not None}
     ids = {key[3:]: account for key, account in st.by_key.items() if key.startswith("id:")}
-    for key, table in (("crm_id", ids), ("email", st.by_email), ("email_domain", found),
-                       ("domain", found), ("host", found)):
-        f = f.join(pl.DataFrame({key: list(table), f"by_{key}": list(table.values())},
-                                schema={key: pl.String, f"by_{key}": pl.Int64}),
-                   on=key, how="left", maintain_order="left")
+    for key, table in (("crm_id", _frame({"crm_id": ids}, "by_crm_id")),
+                       ("email", _frame({"email": st.by_email}, "by_email")),
+                       *((k, _frame({k: found}, f"by_{k}"))
+                         for k in ("email_domain", "domain", "host"))):
+        f = f.join(table, on=key, how="left", maintain_order="left")
     f = f.select("line", "value", pl.coalesce(  # the first key that finds an account
         "by_crm_id", "by_email", "by_email_domain", "by_domain", "by_host").alias("account"))
     unmatched.extend(starmap(_unmatched, f.filter(pl.col("account").is_null())
@@ -482,7 +482,8 @@ def _apply(s: Session, incident_id: int, plan: _Plan, st: _State, actor: str, no
     The rows each table gets decide whether their account keys are checked once at the end."""
     fresh_marks = sum(1 for k in plan.marks if (
         int(k[1:]) if k.startswith("#") else st.by_key.get(k)) not in st.marks)
-    new_rows = {AccountDomain: len(plan.new_domains), Contact: plan.new_contacts.height,
+    new_rows = {CustomerAccount: plan.new_accounts.height,
+                AccountDomain: len(plan.new_domains), Contact: plan.new_contacts.height,
                 ImpactMark: fresh_marks}
     with bulk.large_writes(s, new_rows, references=CustomerAccount):
         _write(s, incident_id, plan, st, actor, now, source)
@@ -492,38 +493,43 @@ def _write(s: Session, incident_id: int, plan: _Plan, st: _State, actor: str, no
            source: str) -> None:
     ids = dict(st.by_key)
     if plan.new_accounts.height:
-        keys = plan.new_accounts["key"].to_list()
-        ids.update(zip(keys, bulk.reserve_ids(s, CustomerAccount, len(keys)), strict=True))
-        bulk.insert_rows(
-            s, CustomerAccount, (*_ACCOUNT_COLUMNS, "ce_none", "ae_none", "updated_at"),
-            ((ids[row[0]], *row[1:], False, False, now)
-             for row in plan.new_accounts.select("key", *_NEW_ACCOUNT).iter_rows()))
+        reserved = bulk.reserve_ids(s, CustomerAccount, plan.new_accounts.height)
+        accounts = plan.new_accounts.with_columns(
+            pl.Series("id", reserved, dtype=pl.Int64), ce_none=pl.lit(False),
+            ae_none=pl.lit(False), updated_at=pl.lit(now))
+        ids.update(zip(accounts["key"].to_list(), reserved, strict=True))
+        bulk.insert_rows(s, CustomerAccount,
+                         (*_ACCOUNT_COLUMNS, "ce_none", "ae_none", "updated_at"), accounts)
     if plan.account_updates:
         s.execute(update(CustomerAccount), [
             {"id": i, **v, "updated_at": now} for i, v in plan.account_updates.items()])
     if plan.new_domains:
-        bulk.insert_rows(s, AccountDomain, ("domain", "account_id"),  # in key order: cheaper
-                         [(d, ids[k]) for d, k in sorted(plan.new_domains.items())])
+        domains = sorted(plan.new_domains)  # in key order: cheaper
+        bulk.insert_rows(s, AccountDomain, ("domain", "account_id"), pl.DataFrame(
+            {"domain": domains, "account_id": [ids[plan.new_domains[d]] for d in domains]},
+            schema={"domain": pl.String, "account_id": pl.Int64}))
     if plan.new_contacts.height:
         bulk.insert_rows(s, Contact, ("account_id", "email", "name", "incident_contact"),
                          plan.new_contacts.join(_frame({"key": ids}, "account_id"), on="key",
-                                                maintain_order="left")
-                         .select("account_id", "email", "name", "incident_contact")
-                         .iter_rows())
+                                                maintain_order="left"))
     if plan.contact_updates:
         s.execute(update(Contact), [{"id": i, **v} for i, v in plan.contact_updates.items()])
     if plan.marks:
         marks = {(int(k[1:]) if k.startswith("#") else ids[k]): v for k, v in plan.marks.items()}
         by_impact: dict[str, list[int]] = {}
-        fresh = []
+        fresh: dict[int, str] = {}
         for a, impact in marks.items():
             if a in st.marks:
                 by_impact.setdefault(impact, []).append(a)
             else:
-                fresh.append((incident_id, a, impact, actor, now, source[:300]))
+                fresh[a] = impact
         if fresh:
             bulk.insert_rows(s, ImpactMark, ("incident_id", "account_id", "impact", "by", "at",
-                                             "source"), fresh)
+                                             "source"), pl.DataFrame(
+                {"account_id": list(fresh), "impact": list(fresh.values())},
+                schema={"account_id": pl.Int64, "impact": pl.String}).with_columns(
+                incident_id=pl.lit(incident_id), by=pl.lit(actor), at=pl.lit(now),
+                source=pl.lit(source[:300])))
         for impact, account_ids in by_impact.items():
             bulk.update_where_in(s, ImpactMark, "account_id", account_ids, {
                 "impact": impact, "by": actor, "at": now, "source": source[:300]},

@@ -13,10 +13,11 @@ than maintained row by row (see `large_writes`).
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
 from typing import Any, cast
 
+import polars as pl
 from sqlalchemy import ClauseElement, Connection, Table, bindparam, func, select, text, update
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
@@ -39,54 +40,35 @@ def table_of(model: type[Any]) -> Table:
     return cast(Table, model.__table__)
 
 
-class _Memo(dict[Any, Any]):
-    """A bind processor's results by value: each distinct value is processed once."""
-
-    def __init__(self, proc: Callable[[Any], Any]) -> None:
-        super().__init__()
-        self.proc = proc
-
-    def __missing__(self, value: Any) -> Any:
-        self[value] = result = self.proc(value)
-        return result
-
-
-def _processed(table: Table, columns: Sequence[str], rows: Iterable[Sequence[Any]],
-               conn: Connection) -> list[Sequence[Any]]:
-    """Rows with each value as SQLAlchemy would bind it. Columns with a bind processor (UTC
-    datetimes, booleans) are converted column by column, each distinct value once."""
-    dialect = conn.dialect
-    rows = rows if isinstance(rows, list) else list(rows)
-    procs = [table.c[name].type.dialect_impl(dialect).bind_processor(dialect)
-             for name in columns]
-    if not rows or not any(procs):
-        return rows
-    by_column: list[Sequence[Any]] = list(zip(*rows, strict=True))
-    for i, proc in enumerate(procs):
-        if proc is not None:
-            try:
-                by_column[i] = list(map(_Memo(proc).__getitem__, by_column[i]))
-            except TypeError:  # an unhashable value: process each one
-                by_column[i] = list(map(proc, by_column[i]))
-    return list(zip(*by_column, strict=True))
-
-
 def insert_rows(s: Session, model: type[Any], columns: Sequence[str],
-                rows: Iterable[Sequence[Any]]) -> None:
-    """Insert rows (tuples in the order of `columns`) with one COPY or one executemany."""
+                rows: pl.DataFrame | Iterable[Sequence[Any]]) -> None:
+    """Insert rows (a frame, or tuples in the order of `columns`) with one COPY or one
+    executemany. Values go through each column type's bind processing as SQLAlchemy would send
+    them (UTC datetimes, booleans), each distinct value once; the rows themselves are written
+    by Polars (CSV for PostgreSQL's COPY, tuples for SQLite), not value by value in Python."""
+    frame = rows.select(columns) if isinstance(rows, pl.DataFrame) else pl.DataFrame(
+        list(rows), schema=list(columns), orient="row", infer_schema_length=None)
+    if frame.height == 0:
+        return
     table = table_of(model)
     conn = s.connection()
-    data = _processed(table, columns, rows, conn)
-    preparer = conn.dialect.identifier_preparer
+    dialect = conn.dialect
+    for name in columns:
+        proc = table.c[name].type.dialect_impl(dialect).bind_processor(dialect)
+        if proc is not None:
+            distinct = frame[name].drop_nulls().unique().to_list()
+            frame = frame.with_columns(pl.col(name).replace_strict(
+                distinct, [proc(v) for v in distinct], default=None))
+    preparer = dialect.identifier_preparer
     names = ", ".join(preparer.quote(c) for c in columns)
     target = preparer.format_table(table)
-    if conn.dialect.name == "postgresql":
-        _copy(conn, f"COPY {target} ({names}) FROM STDIN", data)
+    if dialect.name == "postgresql":
+        _copy(conn, f"COPY {target} ({names}) FROM STDIN WITH (FORMAT csv)",
+              frame.write_csv(include_header=False).encode())
         return
-    marks = ", ".join("?" if conn.dialect.paramstyle == "qmark" else "%s" for _ in columns)
-    if data:
-        sql = f"INSERT INTO {target} ({names}) VALUES ({marks})"  # noqa: S608 (names from the model)
-        conn.exec_driver_sql(sql, data)
+    marks = ", ".join("?" if dialect.paramstyle == "qmark" else "%s" for _ in columns)
+    sql = f"INSERT INTO {target} ({names}) VALUES ({marks})"  # noqa: S608 (names from the model)
+    conn.exec_driver_sql(sql, frame.rows())
 
 
 @contextmanager
@@ -233,15 +215,15 @@ def _dropped_for_the_block(conn: Connection, changes: Sequence[_Change], tables:
     conn.exec_driver_sql(f"RELEASE SAVEPOINT {_SAVEPOINT}")
 
 
-def _copy(conn: Connection, sql: str, rows: Iterable[Sequence[Any]]) -> None:
+def _copy(conn: Connection, sql: str, data: bytes) -> None:
     import psycopg
 
     driver = conn.connection.dbapi_connection
     assert isinstance(driver, psycopg.Connection)
     try:
         with driver.cursor() as cur, cur.copy(sql) as copy:
-            for row in rows:
-                copy.write_row(row)
+            for start in range(0, len(data), 1 << 20):
+                copy.write(data[start:start + (1 << 20)])
     except psycopg.Error as exc:
         raise DBAPIError.instance(sql, None, exc, psycopg.Error) from exc
 
