@@ -9,6 +9,7 @@ import json
 import threading
 import tomllib
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from itertools import starmap
 from pathlib import Path
@@ -186,26 +187,25 @@ def import_file(
         raw = path.read_bytes() if data is None else data
     except OSError as exc:
         raise InvalidInput(f"{path}: cannot read the file ({exc.strerror})") from None
-    # The file's fingerprint is taken on another thread while it is read: hashing a large
-    # file lets go of the GIL.
-    digest = hashlib.sha256()
-    hashing = threading.Thread(target=digest.update, args=(raw,))
-    hashing.start()
-    sheet = read_sheet(path, raw)
-    hashing.join()
-    sha256 = digest.hexdigest()
-    del raw  # a large file is held once, as rows
     now = h.clock.now()
-    with h.db.transaction() as s:
+    with h.db.transaction() as s, ThreadPoolExecutor(2) as aside:
         inc = find_incident(s, ref)
         remembered = s.get(ColumnMapping, source)
         if mapping is None and remembered is not None:
             mapping = dict(remembered.fields)
+        # While the file is read and parsed, other threads take its fingerprint and read what
+        # the store knows (both let go of the GIL while they wait; the session is left to the
+        # reading thread until its result is taken).
+        hashing = aside.submit(hashlib.sha256, raw)
+        loading = aside.submit(_State.load, s, inc.id, source)
+        sheet = read_sheet(path, raw)
+        del raw  # a large file is held once, as rows
         parsed: Parsed[Any] = (parse_crm(sheet, mapping) if source == "crm"
                                else parse_engineering(sheet, mapping))
         encoding = sheet.encoding
         del sheet  # the records hold what is needed from here on
-        state = _State.load(s, inc.id, source)
+        state = loading.result()
+        sha256 = hashing.result().hexdigest()
         unmatched: list[Unmatched] = []
         plan = (_plan_crm(parsed.frame, state) if source == "crm"
                 else _plan_engineering(parsed.frame, state, unmatched))

@@ -257,10 +257,11 @@ def reserve_ids(s: Session, model: type[Any], count: int) -> list[int]:
         return []
     table = table_of(model)
     if s.get_bind().dialect.name == "postgresql":
-        seq = func.pg_get_serial_sequence(table.name, "id")
-        ids = s.execute(select(func.nextval(seq)).select_from(
-            func.generate_series(1, count))).scalars().all()
-        return sorted(int(i) for i in ids)  # ascending, as the rows would have had them
+        seq = s.scalar(select(func.pg_get_serial_sequence(table.name, "id")))
+        ids = plain_rows(s, text("SELECT nextval(CAST(:seq AS regclass)) "
+                                 "FROM generate_series(1, :count)").bindparams(seq=seq,
+                                                                               count=count))
+        return sorted(i for (i,) in ids)  # ascending, as the rows would have had them
     top = s.scalar(select(func.coalesce(func.max(table.c.id), 0))) or 0
     return list(range(top + 1, top + 1 + count))
 
