@@ -18,7 +18,18 @@ from contextlib import contextmanager, suppress
 from typing import Any, cast
 
 import polars as pl
-from sqlalchemy import ClauseElement, Connection, Table, bindparam, func, select, text, update
+from sqlalchemy import (
+    ARRAY,
+    ClauseElement,
+    Connection,
+    Table,
+    any_,
+    bindparam,
+    func,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.compiler import SQLCompiler
@@ -268,11 +279,17 @@ def reserve_ids(s: Session, model: type[Any], count: int) -> list[int]:
 
 def update_where_in(s: Session, model: type[Any], key: str, keys: Iterable[Any],
                     values: dict[str, Any], where: Any = None) -> None:
-    """Set the same `values` on every row whose `key` column is in `keys` (chunked IN lists)."""
+    """Set the same `values` on every row whose `key` column is in `keys`: one statement with
+    an array on PostgreSQL, chunked IN lists on SQLite."""
     table = table_of(model)
     keys = list(keys)
-    stmt = update(table).values(values).where(table.c[key].in_(bindparam("keys", expanding=True)))
+    column = table.c[key]
+    postgres = s.get_bind().dialect.name == "postgresql"
+    stmt = update(table).values(values).where(
+        column == any_(bindparam("keys", type_=ARRAY(column.type))) if postgres
+        else column.in_(bindparam("keys", expanding=True)))
     if where is not None:
         stmt = stmt.where(where)
-    for i in range(0, len(keys), IN_CHUNK):
-        s.execute(stmt, {"keys": keys[i:i + IN_CHUNK]})
+    step = len(keys) if postgres else IN_CHUNK
+    for i in range(0, len(keys), step or 1):
+        s.execute(stmt, {"keys": keys[i:i + step]})

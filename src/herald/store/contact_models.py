@@ -63,6 +63,9 @@ class ImpactMark(Base):
     at: Mapped[datetime] = mapped_column(UTCDateTime())
     source: Mapped[str] = mapped_column(String(300))
 
+    # Room on each page for a mark's own updates (migration 0014).
+    __table_args__ = ({"postgresql_with": {"fillfactor": 70}},)
+
 
 class ImportRun(Base):
     """One import of a file into an incident's list, with its full report."""
