@@ -36,26 +36,32 @@ def _cell(d: str) -> str:
     return f'(?:{_QUOTED}|[^"{re.escape(d)}]*)'
 
 
-def read_table(text: str, delimiter: str, data: bytes | None = None) -> pl.DataFrame | None:
-    """The file as a frame (`line`, `n` cells, `c0`..: stripped text, "" when absent) when every
-    line is one complete record; None when the row-by-row reader must read it. `data`: the
-    text's UTF-8 bytes, when the caller has them."""
-    if not text or text.endswith("\r") or any(c in text for c in _PYTHON_ONLY_SPACES):
+def read_table(data: bytes, delimiter: str) -> pl.DataFrame | None:
+    """A UTF-8 file as a frame (`line`, `n` cells, `c0`..: stripped text, "" when absent) when
+    every line is one complete record; None when the row-by-row reader must read it (also when
+    the bytes are not valid UTF-8)."""
+    if not data or data.endswith(b"\r") or any(c.encode() in data for c in _PYTHON_ONLY_SPACES):
         return None  # what Python splits or strips on, and Polars does not
-    data = text.encode("utf-8") if data is None else data
+    try:
+        return _read_table(data, delimiter)
+    except pl.exceptions.ComputeError:  # not UTF-8 after all
+        return None
+
+
+def _read_table(data: bytes, delimiter: str) -> pl.DataFrame | None:
     lines = pl.read_csv(data, has_header=False, quote_char=None, separator="\x1f",
                         schema={"text": pl.String}, raise_if_empty=False)["text"].fill_null("")
     # Polars ends a line at "\n" (dropping a "\r" before it); Python also at a lone "\r".
-    if len(lines) != text.count("\n") + (not text.endswith("\n")) or lines.str.contains(
+    if len(lines) != data.count(b"\n") + (not data.endswith(b"\n")) or lines.str.contains(
             "\r", literal=True).any():
         return None
     d = re.escape(delimiter)
-    quoted = lines.str.contains('"', literal=True)
-    if not lines.filter(quoted).str.contains(f"^{_cell(delimiter)}(?:{d}{_cell(delimiter)})*$"
-                                              ).all():
+    complete = f"^{_cell(delimiter)}(?:{d}{_cell(delimiter)})*$"
+    if not _halves(lines.filter(lines.str.contains('"', literal=True)),
+                   lambda line: line.str.contains(complete)).all():
         return None  # a quote the csv module reads across lines, or reads its own way
     # A line has one cell more than delimiters outside its quoted cells, a blank line none.
-    delimiters = lines.str.count_matches(delimiter, literal=True)
+    delimiters = _halves(lines, lambda line: line.str.count_matches(delimiter, literal=True))
     width = cast(int, delimiters.max() or 0) + 1
     if cast(int, lines.str.len_chars().max() or 0) > csv.field_size_limit():
         return None  # a cell the csv module refuses as too long
@@ -69,12 +75,23 @@ def read_table(text: str, delimiter: str, data: bytes | None = None) -> pl.DataF
     inside = pl.sum_horizontal(pl.col(cells).str.count_matches(delimiter, literal=True))
     n = pl.when(pl.lit(lines) == "").then(0).otherwise(pl.lit(delimiters) + 1 - inside)
     # Cells with spaces around them are rare: a column is stripped only when it has one.
-    padded = frame.select(pl.col(cells).str.contains(r"^\s|\s$").any()).row(0)
+    padded = frame.select((pl.col(cells).str.len_bytes()
+                           != pl.col(cells).str.strip_chars().str.len_bytes()).any()).row(0)
     return frame.select(
         pl.int_range(1, len(lines) + 1, dtype=pl.Int64).alias("line"),
         n.cast(pl.Int64).alias("n"),
         *[(pl.col(c).str.strip_chars() if pad else pl.col(c)).fill_null("")
           for c, pad in zip(cells, padded, strict=True)])
+
+
+def _halves(series: pl.Series, expr: Callable[[pl.Expr], pl.Expr]) -> pl.Series:
+    """expr over each value of a long column, the two halves side by side so that Polars works
+    on them at once (one column's string function runs on one core)."""
+    half = (len(series) + 1) // 2
+    second = series.slice(half).extend_constant(None, half - (len(series) - half))
+    both = pl.DataFrame({"a": series.head(half), "b": second}).select(
+        expr(pl.col("a")), expr(pl.col("b")).alias("b_"))
+    return pl.concat([both.to_series(0), both.to_series(1).head(len(series) - half)])
 
 
 def rows_of(frame: pl.DataFrame) -> list[tuple[int, list[str]]]:

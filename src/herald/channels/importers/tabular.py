@@ -52,13 +52,20 @@ def read_sheet(path: Path, data: bytes | None = None, *, fast: bool = True) -> S
     raw = path.read_bytes() if data is None else data
     if raw.startswith(XLSX_MAGIC) or path.suffix.lower() in {".xlsx", ".xlsm"}:
         return _read_xlsx(path.name, raw)
+    if fast and not raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        # A UTF-8 file is read by the columnar lane from its own bytes, never decoded whole:
+        # the delimiter is guessed from its first lines (all `_dialect` looks at).
+        bom = raw.startswith(codecs.BOM_UTF8)
+        utf8 = raw[len(codecs.BOM_UTF8):] if bom else raw
+        table = read_table(utf8, _dialect(utf8[:80_000].decode("utf-8", errors="ignore")
+                                          ).delimiter)
+        if table is not None:
+            return Sheet(path.name, "utf-8-sig" if bom else "utf-8", table=table)
+        del utf8
     text, encoding = decode(raw)
+    del raw
     dialect = _dialect(text.replace("\x00", "") if "\x00" in text else text)
-    # The bytes of UTF-8 text are the file's own (after a BOM) unless decoding replaced some.
-    utf8 = raw[len(codecs.BOM_UTF8):] if encoding == "utf-8-sig" else raw
-    same = encoding == "utf-8" or (encoding == "utf-8-sig" and "\ufffd" not in text)
-    table = read_table(text, dialect.delimiter, utf8 if same else None) if fast else None
-    del raw, utf8
+    table = read_table(text.encode("utf-8"), dialect.delimiter) if fast else None
     if table is not None:
         return Sheet(path.name, encoding, table=table)
     return Sheet(path.name, encoding, list(_csv_rows(text, dialect)))
