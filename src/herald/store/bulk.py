@@ -112,16 +112,17 @@ def large_writes(s: Session, new_rows: Mapping[type[Any], int] | None = None, *,
     are not granted within `lock_timeout` (another transaction reads or writes them), the write
     goes ahead with the per-row checks and index maintenance instead."""
     conn = s.connection()
+    least = KEYS_CHECKED_AT_END_FROM if threshold is None else threshold
+    large = {table_of(m): n for m, n in (new_rows or {}).items() if n >= least}
     if conn.dialect.name == "sqlite":
         before = conn.exec_driver_sql("PRAGMA cache_size").scalar()
         conn.exec_driver_sql(f"PRAGMA cache_size = -{int(cache_mib) * 1024}")
         try:
-            yield
+            with _sqlite_indexes_rebuilt(conn, large):
+                yield
         finally:
             conn.exec_driver_sql(f"PRAGMA cache_size = {int(before or -2000)}")
         return
-    least = KEYS_CHECKED_AT_END_FROM if threshold is None else threshold
-    large = {table_of(m): n for m, n in (new_rows or {}).items() if n >= least}
     if conn.dialect.name != "postgresql" or not large:
         yield
         return
@@ -176,8 +177,7 @@ def _secondary_indexes(conn: Connection, new_rows: Mapping[Table, int]) -> list[
     changes: list[_Change] = []
     for t, n in new_rows.items():
         table = preparer.format_table(t)
-        held = f"SELECT count(*) FROM (SELECT FROM {table} LIMIT :n) AS x"  # noqa: S608
-        if conn.execute(text(held), {"n": n + 1}).scalar_one() > n:
+        if not _doubled(conn, table, n):
             continue
         changes += [_constraint(conn, table, constraint, definition) if constraint
                     else (f"DROP INDEX {index}", definition)
@@ -219,6 +219,49 @@ def _dropped_for_the_block(conn: Connection, changes: Sequence[_Change], tables:
             conn.exec_driver_sql(add)
     except BaseException:
         # What was dropped comes back with the rows as they were, whatever the caller does next.
+        with suppress(DBAPIError):
+            conn.exec_driver_sql(f"ROLLBACK TO SAVEPOINT {_SAVEPOINT}")
+            conn.exec_driver_sql(f"RELEASE SAVEPOINT {_SAVEPOINT}")
+        raise
+    conn.exec_driver_sql(f"RELEASE SAVEPOINT {_SAVEPOINT}")
+
+
+def _doubled(conn: Connection, table: str, n: int) -> bool:
+    """Whether `table` holds at most `n` rows (counting no more than n + 1 of them)."""
+    held = f"SELECT count(*) FROM (SELECT 1 FROM {table} LIMIT :n) AS x"  # noqa: S608
+    return int(conn.execute(text(held), {"n": n + 1}).scalar_one()) <= n
+
+
+@contextmanager
+def _sqlite_indexes_rebuilt(conn: Connection, new_rows: Mapping[Table, int]) -> Iterator[None]:
+    """SQLite: the indexes made by CREATE INDEX of the tables a write at least doubles are
+    dropped for the block and made again from their own statements (sqlite_master) when it
+    ends, in a savepoint: a duplicate a unique index refuses fails the write, and if the block
+    raises, the indexes come back with the rows as they were. (A UNIQUE constraint's own index
+    cannot be dropped and is kept.) SQLite locks the whole database for a write anyway, and
+    readers keep reading the snapshot they started with."""
+    preparer = conn.dialect.identifier_preparer
+    changes = [(f"DROP INDEX {preparer.quote(name)}", sql)
+               for t, n in new_rows.items() if _doubled(conn, preparer.format_table(t), n)
+               for name, sql in conn.execute(text(
+                   "SELECT name, sql FROM sqlite_master WHERE type = 'index' "
+                   "AND tbl_name = :t AND sql IS NOT NULL ORDER BY name"), {"t": t.name})]
+    if not changes:
+        yield
+        return
+    if not conn.connection.dbapi_connection.in_transaction:  # type: ignore[union-attr]
+        # Python's sqlite3 opens its transaction at the first change of data; a DROP INDEX
+        # before that would be committed on its own.
+        conn.exec_driver_sql(f"DELETE FROM {preparer.format_table(next(iter(new_rows)))} "  # noqa: S608
+                             "WHERE 0")
+    conn.exec_driver_sql(f"SAVEPOINT {_SAVEPOINT}")
+    try:
+        for drop, _add in changes:
+            conn.exec_driver_sql(drop)
+        yield
+        for _drop, add in reversed(changes):
+            conn.exec_driver_sql(add)
+    except BaseException:
         with suppress(DBAPIError):
             conn.exec_driver_sql(f"ROLLBACK TO SAVEPOINT {_SAVEPOINT}")
             conn.exec_driver_sql(f"RELEASE SAVEPOINT {_SAVEPOINT}")
