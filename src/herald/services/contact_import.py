@@ -422,13 +422,14 @@ def _plan_engineering(frame: pl.DataFrame | None, st: _State,
     found = {name: account for name in names.to_list()
              if (account := _by_domain(name, domains)) is not None}
     ids = {key[3:]: account for key, account in st.by_key.items() if key.startswith("id:")}
-    for key, table in (("crm_id", _frame({"crm_id": ids}, "by_crm_id")),
-                       ("email", _frame({"email": st.by_email}, "by_email")),
-                       *((k, _frame({k: found}, f"by_{k}"))
-                         for k in ("email_domain", "domain", "host"))):
-        f = f.join(table, on=key, how="left", maintain_order="left")
-    f = f.select("line", "value", pl.coalesce(  # the first key that finds an account
-        "by_crm_id", "by_email", "by_email_domain", "by_domain", "by_host").alias("account"))
+    # Each key is looked up on its own column (joining the whole frame would copy it each time).
+    tables = {"crm_id": ids, "email": st.by_email, "email_domain": found, "domain": found,
+              "host": found}
+    found_by = [f.select(key).join(_frame({key: table}, "account"), on=key, how="left",
+                                   maintain_order="left")["account"]
+                for key, table in tables.items()]
+    f = f.select("line", "value").with_columns(  # the first key that finds an account
+        pl.coalesce(found_by).alias("account"))
     unmatched.extend(starmap(_unmatched, f.filter(pl.col("account").is_null())
                              .select("line", "value").iter_rows()))
     f = f.filter(pl.col("account").is_not_null()).with_columns(

@@ -12,6 +12,7 @@ than maintained row by row (see `large_writes`).
 
 from __future__ import annotations
 
+import io
 import logging
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
@@ -74,8 +75,10 @@ def insert_rows(s: Session, model: type[Any], columns: Sequence[str],
     names = ", ".join(preparer.quote(c) for c in columns)
     target = preparer.format_table(table)
     if dialect.name == "postgresql":
-        _copy(conn, f"COPY {target} ({names}) FROM STDIN WITH (FORMAT csv)",
-              frame.write_csv(include_header=False).encode())
+        data = io.BytesIO()
+        frame.write_csv(data, include_header=False)
+        del frame
+        _copy(conn, f"COPY {target} ({names}) FROM STDIN WITH (FORMAT csv)", data.getbuffer())
         return
     marks = ", ".join("?" if dialect.paramstyle == "qmark" else "%s" for _ in columns)
     sql = f"INSERT INTO {target} ({names}) VALUES ({marks})"  # noqa: S608 (names from the model)
@@ -269,7 +272,7 @@ def _sqlite_indexes_rebuilt(conn: Connection, new_rows: Mapping[Table, int]) -> 
     conn.exec_driver_sql(f"RELEASE SAVEPOINT {_SAVEPOINT}")
 
 
-def _copy(conn: Connection, sql: str, data: bytes) -> None:
+def _copy(conn: Connection, sql: str, data: memoryview) -> None:
     import psycopg
 
     driver = conn.connection.dbapi_connection

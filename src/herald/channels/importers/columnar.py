@@ -88,7 +88,8 @@ def _halves(series: pl.Series, expr: Callable[[pl.Expr], pl.Expr]) -> pl.Series:
     """expr over each value of a long column, the two halves side by side so that Polars works
     on them at once (one column's string function runs on one core)."""
     half = (len(series) + 1) // 2
-    second = series.slice(half).extend_constant(None, half - (len(series) - half))
+    second = pl.concat([series.slice(half), pl.Series([None] * (2 * half - len(series)),
+                                                      dtype=series.dtype)], rechunk=False)
     both = pl.DataFrame({"a": series.head(half), "b": second}).select(
         expr(pl.col("a")), expr(pl.col("b")).alias("b_"))
     return pl.concat([both.to_series(0), both.to_series(1).head(len(series) - half)])

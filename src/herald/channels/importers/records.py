@@ -149,6 +149,12 @@ class Parsed(Generic[R]):
         return records
 
 
+def _in_line_order(frame: pl.DataFrame) -> pl.DataFrame:
+    """Records in file order (they are, unless the row-by-row code made a record of a row the
+    columnar lane handed it; sorting a million rows is not free)."""
+    return frame if frame["line"].is_sorted() else frame.sort("line")
+
+
 def _records_frame(records: list[Any], schema: dict[str, Any]) -> pl.DataFrame:
     """Records (made row by row) as frame rows."""
     rows = [tuple(v.value if isinstance(v, (Deployment, Impact)) else v
@@ -199,29 +205,27 @@ def _table_rows(table: pl.DataFrame, layout: Layout, out: Parsed[Any]
     Rows that may be noise or a repeated header are decided by `_data_rows` itself; the
     frame's test only has to catch every such row (it may catch more)."""
     header_line, headers = layout.header_line, layout.headers
-    before = table.filter(pl.col("line") <= header_line)
-    _data_rows(rows_of(before), layout, out)
-    data = table.filter(pl.col("line") > header_line)
+    _data_rows(rows_of(table.head(header_line)), layout, out)  # a table's row i is line i + 1
+    data = table.slice(header_line)  # (slices share the table's memory; filters would copy)
     cells = [c for c in data.columns if c.startswith("c")]
     first = pl.coalesce([pl.when(pl.col(c) != "").then(pl.col(c)) for c in cells])
-    data = data.with_columns(first.alias("first"))
-    tail: list[tuple[int, list[str]]] = []
-    if len(layout.columns) > 1:  # a blank line there starts what may be a footer block
-        blank = data.filter(pl.col("first").is_null())["line"]
-        if len(blank):
-            tail = _data_rows(rows_of(data.filter(pl.col("line") >= blank[0])), layout, out)
-            data = data.filter(pl.col("line") < blank[0])
-    f = pl.col("first")
-    maybe = f.is_null() | (f.str.slice(0, 1).is_in(list(NOISE_INITIALS)) & (
-        ~ascii_text(f) | f.str.contains(_NOISE_START_ASCII)))
+    maybe = first.is_null() | (first.str.slice(0, 1).is_in(list(NOISE_INITIALS)) & (
+        ~ascii_text(first) | first.str.contains(_NOISE_START_ASCII)))
     if headers:
         maybe = maybe | ((pl.col("n") == len(headers)) & (pl.col("c0") == headers[0]))
-    doubtful = data.filter(maybe)
+    marks = data.select(first.is_null().alias("blank"), maybe.alias("maybe"))
+    tail: list[tuple[int, list[str]]] = []
+    blank = marks["blank"].arg_true()
+    if len(layout.columns) > 1 and len(blank):  # a blank line may start a footer block
+        tail = _data_rows(rows_of(data.slice(blank[0])), layout, out)
+        data, marks = data.head(blank[0]), marks.head(blank[0])
+    doubtful = data.filter(marks["maybe"])
     if doubtful.height:
         kept = {line for line, _ in _data_rows(rows_of(doubtful), layout, out)}
         dropped = set(doubtful["line"].to_list()) - kept
-        data = data.filter(~pl.col("line").is_in(list(dropped)))
-    return data.drop("first"), tail
+        if dropped:
+            data = data.filter(~pl.col("line").is_in(list(dropped)))
+    return data, tail
 
 
 def parse_crm(sheet: Sheet, mapping: dict[str, str] | None = None) -> Parsed[CrmRecord]:
@@ -242,7 +246,7 @@ def parse_crm(sheet: Sheet, mapping: dict[str, str] | None = None) -> Parsed[Crm
     _crm_rows(rows, layout, out)
     frames.append(_records_frame(out.records, CRM_COLUMNS))
     out.records = []
-    out.frame = pl.concat(frames).sort("line")
+    out.frame = _in_line_order(pl.concat(frames))
     return out
 
 
@@ -390,7 +394,7 @@ def parse_engineering(sheet: Sheet, mapping: dict[str, str] | None = None
     _engineering_rows(rows, layout, out)
     frames.append(_records_frame(out.records, ENGINEERING_COLUMNS))
     out.records = []
-    out.frame = pl.concat(frames).sort("line")
+    out.frame = _in_line_order(pl.concat(frames))
     return out
 
 

@@ -55,13 +55,12 @@ def read_sheet(path: Path, data: bytes | None = None, *, fast: bool = True) -> S
     if fast and not raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         # A UTF-8 file is read by the columnar lane from its own bytes, never decoded whole:
         # the delimiter is guessed from its first lines (all `_dialect` looks at).
-        bom = raw.startswith(codecs.BOM_UTF8)
-        utf8 = raw[len(codecs.BOM_UTF8):] if bom else raw
-        table = read_table(utf8, _dialect(utf8[:80_000].decode("utf-8", errors="ignore")
-                                          ).delimiter)
+        # (Polars skips a UTF-8 BOM itself.)
+        start = len(codecs.BOM_UTF8) if raw.startswith(codecs.BOM_UTF8) else 0
+        sample = raw[start:start + 80_000].decode("utf-8", errors="ignore")
+        table = read_table(raw, _dialect(sample).delimiter) if len(raw) > start else None
         if table is not None:
-            return Sheet(path.name, "utf-8-sig" if bom else "utf-8", table=table)
-        del utf8
+            return Sheet(path.name, "utf-8-sig" if start else "utf-8", table=table)
     text, encoding = decode(raw)
     del raw
     dialect = _dialect(text.replace("\x00", "") if "\x00" in text else text)
