@@ -11,7 +11,7 @@ import typer
 
 from herald.cli.common import As, Json, Ref, Table, actor, app, console, emit_json, herald, ok
 from herald.exports import safe_cell
-from herald.services import contact_import, contacts
+from herald.services import contacts
 from herald.services.contact_export import export_contacts
 
 contacts_app = typer.Typer(no_args_is_help=True, help="The impacted customer contact list.")
@@ -29,6 +29,8 @@ def import_(
     as_: As = None,
 ) -> None:
     """Import a list and report every row's fate (imported, merged or rejected)."""
+    from herald.services import contact_import  # Polars is loaded for imports only
+
     report = contact_import.import_file(
         herald(), ref, file, source=source, actor=actor(as_),
         mapping=contact_import.load_mapping(mapping), dry_run=dry_run)

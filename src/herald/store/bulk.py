@@ -216,12 +216,20 @@ def _dropped_for_the_block(conn: Connection, changes: Sequence[_Change], tables:
         return
     # Only the drops wait at most `lock_timeout`; the rest of the transaction waits as before.
     conn.execute(select(func.set_config("lock_timeout", usual, True)))
+    with _put_back_at_the_end(conn, changes):
+        yield
+
+
+@contextmanager
+def _put_back_at_the_end(conn: Connection, changes: Sequence[_Change]) -> Iterator[None]:
+    """The block, after the drops of `changes` (made in the savepoint), then what they dropped
+    put back in reverse order. If either fails, everything since the savepoint is rolled back
+    (the rows with it, the dropped keys and indexes back), whatever the caller does next."""
     try:
         yield
         for _drop, add in reversed(changes):
             conn.exec_driver_sql(add)
     except BaseException:
-        # What was dropped comes back with the rows as they were, whatever the caller does next.
         with suppress(DBAPIError):
             conn.exec_driver_sql(f"ROLLBACK TO SAVEPOINT {_SAVEPOINT}")
             conn.exec_driver_sql(f"RELEASE SAVEPOINT {_SAVEPOINT}")
@@ -239,8 +247,7 @@ def _doubled(conn: Connection, table: str, n: int) -> bool:
 def _sqlite_indexes_rebuilt(conn: Connection, new_rows: Mapping[Table, int]) -> Iterator[None]:
     """SQLite: the indexes made by CREATE INDEX of the tables a write at least doubles are
     dropped for the block and made again from their own statements (sqlite_master) when it
-    ends, in a savepoint: a duplicate a unique index refuses fails the write, and if the block
-    raises, the indexes come back with the rows as they were. (A UNIQUE constraint's own index
+    ends, in a savepoint (see `_put_back_at_the_end`). (A UNIQUE constraint's own index
     cannot be dropped and is kept.) SQLite locks the whole database for a write anyway, and
     readers keep reading the snapshot they started with."""
     preparer = conn.dialect.identifier_preparer
@@ -258,18 +265,10 @@ def _sqlite_indexes_rebuilt(conn: Connection, new_rows: Mapping[Table, int]) -> 
         conn.exec_driver_sql(f"DELETE FROM {preparer.format_table(next(iter(new_rows)))} "  # noqa: S608
                              "WHERE 0")
     conn.exec_driver_sql(f"SAVEPOINT {_SAVEPOINT}")
-    try:
-        for drop, _add in changes:
-            conn.exec_driver_sql(drop)
+    for drop, _add in changes:
+        conn.exec_driver_sql(drop)
+    with _put_back_at_the_end(conn, changes):
         yield
-        for _drop, add in reversed(changes):
-            conn.exec_driver_sql(add)
-    except BaseException:
-        with suppress(DBAPIError):
-            conn.exec_driver_sql(f"ROLLBACK TO SAVEPOINT {_SAVEPOINT}")
-            conn.exec_driver_sql(f"RELEASE SAVEPOINT {_SAVEPOINT}")
-        raise
-    conn.exec_driver_sql(f"RELEASE SAVEPOINT {_SAVEPOINT}")
 
 
 def _copy(conn: Connection, sql: str, data: memoryview) -> None:

@@ -149,6 +149,25 @@ class Parsed(Generic[R]):
         return records
 
 
+def _records(sheet: Sheet, out: Parsed[Any],
+             by_frame: Callable[[pl.DataFrame, Layout, Parsed[Any]], pl.DataFrame],
+             by_row: Callable[[list[tuple[int, list[str]]], Layout, Parsed[Any]], None],
+             columns: dict[str, Any]) -> None:
+    """A sheet's data rows made into `out.frame`: a table's through `by_frame`, column by column,
+    the rest (every row of a sheet without a table) through `by_row`, row by row."""
+    assert out.layout is not None
+    frames = []
+    if sheet.table is not None:
+        frame, rows = _table_rows(sheet.table, out.layout, out)
+        frames.append(by_frame(frame, out.layout, out))
+    else:
+        rows = _data_rows(sheet.rows, out.layout, out)
+    by_row(rows, out.layout, out)
+    frames.append(_records_frame(out.records, columns))
+    out.records = []
+    out.frame = _in_line_order(pl.concat(frames))
+
+
 def _in_line_order(frame: pl.DataFrame) -> pl.DataFrame:
     """Records in file order (they are, unless the row-by-row code made a record of a row the
     columnar lane handed it; sorting a million rows is not free)."""
@@ -237,16 +256,7 @@ def parse_crm(sheet: Sheet, mapping: dict[str, str] | None = None) -> Parsed[Crm
         _no_header(sheet, out, "no header row naming Account Name / Account ID / Email")
         return out
     out.layout = layout
-    frames = []
-    if sheet.table is not None:
-        frame, rows = _table_rows(sheet.table, layout, out)
-        frames.append(_crm_frame(frame, layout, out))
-    else:
-        rows = _data_rows(sheet.rows, layout, out)
-    _crm_rows(rows, layout, out)
-    frames.append(_records_frame(out.records, CRM_COLUMNS))
-    out.records = []
-    out.frame = _in_line_order(pl.concat(frames))
+    _records(sheet, out, _crm_frame, _crm_rows, CRM_COLUMNS)
     return out
 
 
@@ -385,16 +395,7 @@ def parse_engineering(sheet: Sheet, mapping: dict[str, str] | None = None
                        "instance URL")
             return out
     out.layout = layout
-    frames = []
-    if sheet.table is not None:
-        frame, rows = _table_rows(sheet.table, layout, out)
-        frames.append(_engineering_frame(frame, layout, out))
-    else:
-        rows = _data_rows(sheet.rows, layout, out)
-    _engineering_rows(rows, layout, out)
-    frames.append(_records_frame(out.records, ENGINEERING_COLUMNS))
-    out.records = []
-    out.frame = _in_line_order(pl.concat(frames))
+    _records(sheet, out, _engineering_frame, _engineering_rows, ENGINEERING_COLUMNS)
     return out
 
 
