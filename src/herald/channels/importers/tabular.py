@@ -64,7 +64,10 @@ def read_sheet(path: Path, data: bytes | None = None, *, fast: bool = True) -> S
     text, encoding = decode(raw)
     del raw
     dialect = _dialect(text.replace("\x00", "") if "\x00" in text else text)
-    table = read_table(text.encode("utf-8"), dialect.delimiter) if fast else None
+    # A UTF-8 file the lane above did not take is read row by row; other encodings get the
+    # columnar lane here, on their text as UTF-8.
+    table = (read_table(text.encode("utf-8"), dialect.delimiter)
+             if fast and encoding not in ("utf-8", "utf-8-sig") else None)
     if table is not None:
         return Sheet(path.name, encoding, table=table)
     return Sheet(path.name, encoding, list(_csv_rows(text, dialect)))
