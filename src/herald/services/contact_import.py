@@ -302,7 +302,6 @@ def _plan_crm(frame: pl.DataFrame | None, st: _State) -> _Plan:
     plan = _Plan()
     if frame is None or frame.height == 0:
         return plan
-    name = pl.col("account_name")
     lowered = each(frame["account_name"], lambda v: (v.str.to_lowercase(), ascii_text(v)),
                    str.lower)
     f = frame.with_columns(key=pl.when(pl.col("crm_id").is_not_null())
@@ -314,16 +313,31 @@ def _plan_crm(frame: pl.DataFrame | None, st: _State) -> _Plan:
     f = f.filter(pl.col("line") == pl.col("first")).join(
         _frame({"key": st.by_key}, "account_id"), on="key", how="left", maintain_order="left")
     f = f.with_columns((pl.col("line") == pl.col("line").min().over("key")).alias("opens"))
+    f = _accounts_planned(f, st, plan)
+    domains = _domains_planned(f, st, plan)
+    f = _marks_planned(_contacts_planned(f, st, plan), st, plan)
+    changed = (pl.col("account_id").is_null() & pl.col("opens")) | pl.col("set_any") | pl.col(
+        "line").is_in(domains) | pl.col("new_contact") | pl.col("new_name") | pl.col(
+        "new_flag") | pl.col("mark")
+    f = f.with_columns(changed.alias("changed"))
+    plan.imported = int(f["changed"].sum())
+    merged = pl.concat([duplicates, f.filter(~pl.col("changed")).select(
+        "line", pl.lit("already known, nothing new").alias("reason"))]).sort("line")
+    plan.merged_count = merged.height
+    plan.merged = [RowIssue(line=line, reason=reason)
+                   for line, reason in merged.head(MERGED_LINES_LISTED).iter_rows()]
+    return plan
+
+
+def _accounts_planned(f: pl.DataFrame, st: _State, plan: _Plan) -> pl.DataFrame:
+    """New accounts (each field: its first filled value), and the fields of stored accounts
+    that change: where a row's value differs from the one before it (an earlier row's, else
+    the stored one); the last value given is kept. Adds `set_any`: the row changed one."""
     new = pl.col("account_id").is_null()
-
-    fields = {k: name if k == "name" else pl.col(k) for k in _NEW_ACCOUNT}
+    fields = {k: pl.col("account_name" if k == "name" else k) for k in _NEW_ACCOUNT}
     filled = {k: v.is_not_null() & (v != "") for k, v in fields.items()}
-    first_filled = f.filter(new).group_by("key", maintain_order=True).agg(
+    plan.new_accounts = f.filter(new).group_by("key", maintain_order=True).agg(
         pl.coalesce(v.filter(filled[k]).first(), v.first()).alias(k) for k, v in fields.items())
-    plan.new_accounts = first_filled
-
-    # An existing account's field changes where a row's value differs from the one before it
-    # (an earlier row's, else the stored one); the last value given is the one kept.
     current = pl.DataFrame([{"account_id": i, **{f"now_{k}": a.get(k) for k in fields}}
                             for i, a in st.accounts.items()],
                            schema={"account_id": pl.Int64, **{f"now_{k}": pl.String
@@ -337,35 +351,48 @@ def _plan_crm(frame: pl.DataFrame | None, st: _State) -> _Plan:
             "account_id").agg(pl.col(c).drop_nulls().last() for c in sets).iter_rows():
         plan.account_updates[row[0]] = {k: v for k, v in zip(fields, row[1:], strict=True)
                                         if v is not None}
+    return f.with_columns(pl.any_horizontal(pl.col(c).is_not_null() for c in sets)
+                          .alias("set_any"))
 
+
+def _domains_planned(f: pl.DataFrame, st: _State, plan: _Plan) -> list[int]:
+    """Domains not stored yet, each with the account of its first row; those rows' lines."""
     domains = f.filter(pl.col("domain").is_not_null()
                        & ~pl.col("domain").is_in(list(st.domains))).group_by(
         "domain", maintain_order=True).agg(pl.col("line").first(), pl.col("key").first())
     plan.new_domains = dict(zip(domains["domain"].to_list(), domains["key"].to_list(),
                                 strict=True))
+    return domains["line"].to_list()
 
+
+def _contacts_planned(f: pl.DataFrame, st: _State, plan: _Plan) -> pl.DataFrame:
+    """Addresses not stored for their account, and stored contacts whose name (when given) or
+    incident flag changes. Adds `new_contact`, `new_name`, `new_flag`."""
     stored = pl.DataFrame([(a, e, i, n, flag) for (a, e), (i, n, flag) in st.contacts.items()],
                           schema={"account_id": pl.Int64, "email": pl.String,
                                   "contact_id": pl.Int64, "now_contact": pl.String,
                                   "now_flag": pl.Boolean}, orient="row")
+    known = pl.col("contact_id").is_not_null()
     f = f.join(stored, on=["account_id", "email"], how="left", maintain_order="left")
-    adds = f.filter(pl.col("email").is_not_null() & pl.col("contact_id").is_null())
-    plan.new_contacts = adds.select("key", "email", pl.col("contact_name").alias("name"),
-                                    "incident_contact")
     f = f.with_columns(
-        new_name=pl.col("contact_id").is_not_null() & (pl.col("contact_name") != "")
+        new_contact=pl.col("email").is_not_null() & ~known,
+        new_name=known & (pl.col("contact_name") != "")
         & (pl.col("contact_name") != pl.col("now_contact")),
-        new_flag=pl.col("contact_id").is_not_null()
-        & (pl.col("incident_contact") != pl.col("now_flag")))
+        new_flag=known & (pl.col("incident_contact") != pl.col("now_flag")))
+    plan.new_contacts = f.filter(pl.col("new_contact")).select(
+        "key", "email", pl.col("contact_name").alias("name"), "incident_contact")
     for contact_id, contact_name, flag, new_name, new_flag in f.filter(
             pl.col("new_name") | pl.col("new_flag")).select(
             "contact_id", "contact_name", "incident_contact", "new_name", "new_flag").iter_rows():
         plan.contact_updates[contact_id] = {"name": contact_name} if new_name else {}
         if new_flag:
             plan.contact_updates[contact_id]["incident_contact"] = flag
+    return f
 
-    # Marks: a row's answer that differs from the stored one is set (the last one stays); an
-    # account not on the incident's list yet goes on it, unanswered, with its first row.
+
+def _marks_planned(f: pl.DataFrame, st: _State, plan: _Plan) -> pl.DataFrame:
+    """A row's answer that differs from the stored one is set (the last one stays); an account
+    not on the incident's list yet goes on it, unanswered, with its first row. Adds `mark`."""
     f = f.join(_frame({"account_id": st.marks}, "now_mark", pl.Int64, pl.String),
                on="account_id", how="left", maintain_order="left")
     f = f.with_columns(answer=pl.col("impact").is_not_null()
@@ -375,19 +402,7 @@ def _plan_crm(frame: pl.DataFrame | None, st: _State) -> _Plan:
     for key, answered, last in f.filter(pl.col("mark")).group_by("key", maintain_order=True).agg(
             pl.col("answer").any(), pl.col("impact").filter(pl.col("answer")).last()).iter_rows():
         plan.marks[key] = last if answered else unknown
-
-    changed = (new & pl.col("opens")) | pl.any_horizontal(
-        pl.col(c).is_not_null() for c in sets) | pl.col("line").is_in(domains["line"].to_list()) | (
-        pl.col("email").is_not_null() & pl.col("contact_id").is_null()) | pl.col(
-        "new_name") | pl.col("new_flag") | pl.col("mark")
-    f = f.with_columns(changed.alias("changed"))
-    plan.imported = int(f["changed"].sum())
-    merged = pl.concat([duplicates, f.filter(~pl.col("changed")).select(
-        "line", pl.lit("already known, nothing new").alias("reason"))]).sort("line")
-    plan.merged_count = merged.height
-    plan.merged = [RowIssue(line=line, reason=reason)
-                   for line, reason in merged.head(MERGED_LINES_LISTED).iter_rows()]
-    return plan
+    return f
 
 
 def _frame(table: dict[str, dict[Any, Any]], value: str, key_type: Any = pl.String,
