@@ -18,6 +18,8 @@ from herald.domain.contacts import Deployment, Impact
 from herald.services.contact_import import (
     _ACCOUNT_FIELDS,
     _NEW_ACCOUNT,
+    MERGED_LINES_LISTED,
+    RowIssue,
     _Plan,
     _plan_crm,
     _State,
@@ -31,6 +33,13 @@ def _account_values(r: CrmRecord) -> dict[str, Any]:
             "ae_email": r.ae_email}
 
 
+def _merge(plan: _Plan, line: int, reason: str) -> None:
+    """Count a merged line, and list it while the list is not full."""
+    plan.merged_count += 1
+    if len(plan.merged) < MERGED_LINES_LISTED:
+        plan.merged.append(RowIssue(line=line, reason=reason))
+
+
 def reference_plan(records: list[CrmRecord], st: _State) -> _Plan:
     """The row-by-row planning Herald did before the columnar lane (the oracle)."""
     plan = _Plan()
@@ -42,12 +51,12 @@ def reference_plan(records: list[CrmRecord], st: _State) -> _Plan:
     with_blanks: set[str] = set()  # new accounts that later rows may still fill in
     unknown = Impact.UNKNOWN.value
     for r in records:
-        key = r.account_key
+        key = f"id:{r.crm_id}" if r.crm_id else f"name:{r.account_name.lower()}"
         email = r.email
         changed = False
         first = seen_rows.get((key, email))
         if first is not None:
-            plan.merge(r.line, "duplicate of line", first=first)
+            _merge(plan, r.line, f"duplicate of line {first}")
             continue
         seen_rows[(key, email)] = r.line
         account_id = by_key.get(key)
@@ -100,7 +109,7 @@ def reference_plan(records: list[CrmRecord], st: _State) -> _Plan:
         if changed:
             plan.imported += 1
         else:
-            plan.merge(r.line, "already known, nothing new")
+            _merge(plan, r.line, "already known, nothing new")
     return plan
 
 

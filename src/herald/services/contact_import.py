@@ -106,7 +106,6 @@ class _Plan:
         schema=dict.fromkeys(("key", *_NEW_ACCOUNT), pl.String)))
     account_updates: dict[int, dict[str, Any]] = field(default_factory=dict)
     new_domains: dict[str, str] = field(default_factory=dict)  # domain -> account key
-    # (account key, email) -> (name, incident contact)
     # key (of the account), email, name, incident_contact
     new_contacts: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(
         schema={"key": pl.String, "email": pl.String, "name": pl.String,
@@ -116,14 +115,6 @@ class _Plan:
     imported: int = 0
     merged: list[RowIssue] = field(default_factory=list)  # the first MERGED_LINES_LISTED
     merged_count: int = 0
-
-    def merge(self, line: int, reason: str, value: str = "", first: int | None = None) -> None:
-        """Count a merged line, and list it while the list is not full (`first`, the line it
-        duplicates, is put into the reason only then: most merged lines are just counted)."""
-        self.merged_count += 1
-        if len(self.merged) < MERGED_LINES_LISTED:
-            self.merged.append(RowIssue(
-                line=line, reason=reason if first is None else f"{reason} {first}", value=value))
 
 
 def load_mapping(path: Path | None) -> dict[str, str] | None:
@@ -294,7 +285,6 @@ class _State:
         return cls(by_key, accounts, domains, contacts, by_email, marks)
 
 
-
 def _plan_crm(frame: pl.DataFrame | None, st: _State) -> _Plan:
     """Compare a CRM report's rows with what is stored: new accounts (blanks filled from their
     later rows), changed fields, new domains and contacts, marks; a row that adds nothing is
@@ -433,9 +423,8 @@ def _plan_engineering(frame: pl.DataFrame | None, st: _State,
         return plan
     f = frame.with_columns(pl.col("email").str.split("@").list.last().alias("email_domain"))
     names = pl.concat([f["email_domain"], f["domain"], f["host"]]).drop_nulls().unique()
-    domains = st.domains
     found = {name: account for name in names.to_list()
-             if (account := _by_domain(name, domains)) is not None}
+             if (account := _by_domain(name, st.domains)) is not None}
     ids = {key[3:]: account for key, account in st.by_key.items() if key.startswith("id:")}
     # Each key is looked up on its own column (joining the whole frame would copy it each time).
     tables = {"crm_id": ids, "email": st.by_email, "email_domain": found, "domain": found,

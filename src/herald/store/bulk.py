@@ -5,9 +5,9 @@ the same transaction); SQLite gets one `executemany` of plain tuples. Values go 
 column type's bind processing exactly as SQLAlchemy would send them (UTC datetimes, booleans),
 and driver errors come out as SQLAlchemy errors, so `Database.transaction` maps them as usual.
 
-A large write on PostgreSQL has its foreign keys to the accounts checked once, at its end, rather
-than row by row, and the indexes of a table it at least doubles built once, at its end, rather
-than maintained row by row (see `large_writes`).
+A large write has the indexes of a table it at least doubles built once, at its end, rather than
+maintained row by row, and on PostgreSQL its foreign keys to the accounts checked once, at its
+end, too (see `large_writes`).
 """
 
 from __future__ import annotations
@@ -92,7 +92,8 @@ def large_writes(s: Session, new_rows: Mapping[type[Any], int] | None = None, *,
     """Room for a large write.
 
     SQLite: the page cache (2 MiB by default) grows for its duration, so index pages of
-    hundreds of thousands of new rows are not written and read back.
+    hundreds of thousands of new rows are not written and read back; the indexes of tables it
+    at least doubles are built again at its end (`_sqlite_indexes_rebuilt`).
 
     PostgreSQL ("Populating a Database" in its manual), for each table of `new_rows` (mapped
     class -> rows about to be inserted) that gets `threshold` rows or more:

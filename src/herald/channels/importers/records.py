@@ -76,11 +76,6 @@ class CrmRecord:
     ae_email: str | None
     impact: Impact | None  # from an "Impacted" column (the CE sheet), else None
 
-    @property
-    def account_key(self) -> str:
-        """How rows of the same account are recognised: CRM id, else the name."""
-        return f"id:{self.crm_id}" if self.crm_id else f"name:{self.account_name.lower()}"
-
 
 @dataclass(slots=True)
 class EngineeringRecord:
@@ -140,13 +135,10 @@ class Parsed(Generic[R]):
             return []
         if "value" in self.frame.columns:
             return [EngineeringRecord(*row) for row in self.frame.iter_rows()]
-        records = []
-        for row in self.frame.iter_rows():
-            values = list(row)
-            values[4] = Deployment(values[4]) if values[4] else None
-            values[12] = Impact(values[12]) if values[12] else None
-            records.append(CrmRecord(*values))
-        return records
+        return [CrmRecord(**row | {
+            "deployment": Deployment(row["deployment"]) if row["deployment"] else None,
+            "impact": Impact(row["impact"]) if row["impact"] else None})
+            for row in self.frame.iter_rows(named=True)]
 
 
 def _records(sheet: Sheet, out: Parsed[Any],

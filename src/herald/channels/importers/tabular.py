@@ -30,7 +30,7 @@ class Sheet:
                  rows: list[tuple[int, list[str] | None]] | None = None,
                  table: pl.DataFrame | None = None) -> None:
         self.name, self.encoding, self.table = name, encoding, table
-        self._rows = rows  # None: a line that could not be parsed
+        self._rows = rows  # cells None: a line that could not be parsed
 
     @property
     def rows(self) -> list[tuple[int, list[str] | None]]:
