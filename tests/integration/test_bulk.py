@@ -40,6 +40,23 @@ def test_plain_rows_read_what_the_orm_reads_with_parameters(h: Herald) -> None:
             (ids[0], f"Account {ids[0]}"), (ids[2], f"Account {ids[2]}")]
 
 
+@pytest.mark.parametrize("n", [1, bulk.ROWS_PER_INSERT, 2 * bulk.ROWS_PER_INSERT + 37])
+def test_insert_rows_stores_every_row_as_the_orm_reads_it(h: Herald, n: int) -> None:
+    # Several full multi-row statements and a shorter last one (SQLite), or one COPY.
+    now = h.clock.now()
+    rows = [(i, f"00{i}" if i % 3 else None, f"Name, {i} \"q\"", "", "", i % 2 == 0, False,
+             now) for i in range(1, n + 1)]
+    with h.db.transaction() as s:
+        bulk.insert_rows(s, CustomerAccount, ("id", "crm_id", "name", "ce_name", "ae_name",
+                                              "ce_none", "ae_none", "updated_at"), rows)
+    with h.db.sessions() as s:
+        stored = s.execute(select(
+            CustomerAccount.id, CustomerAccount.crm_id, CustomerAccount.name,
+            CustomerAccount.ce_name, CustomerAccount.ae_name, CustomerAccount.ce_none,
+            CustomerAccount.ae_none, CustomerAccount.updated_at).order_by(CustomerAccount.id))
+        assert [tuple(r) for r in stored] == rows
+
+
 def test_plain_rows_report_driver_errors_as_sqlalchemy_errors(h: Herald) -> None:
     with h.db.sessions() as s, pytest.raises(DBAPIError, match="no_such_table"):
         bulk.plain_rows(s, text("SELECT * FROM no_such_table"))

@@ -15,8 +15,6 @@ from hypothesis import strategies as st
 from herald.channels.importers.records import ENGINEERING_COLUMNS, EngineeringRecord
 from herald.services.contact_import import (
     MERGED_LINES_LISTED,
-    Unmatched,
-    _by_domain,
     _plan_engineering,
     _State,
 )
@@ -28,6 +26,15 @@ HOSTS = [*DOMAINS, "sg.eu.acme.com", "mail.globex.io", "unknown.example", "www.h
 IDS = ["0011", "0012", "0013", "0099"]
 EMAILS = ["ann@acme.com", "bob@eu.acme.com", "cy@globex.io", "di@initech.co.uk",
           "ed@sub.hooli.com", "fay@unknown.example", "gus@co.uk", "hal@nodot"]
+
+
+def _by_domain(host: str, domains: dict[str, int]) -> int | None:
+    """The account of a host: the host itself, then each parent domain."""
+    while "." in host:
+        if (found := domains.get(host)) is not None:
+            return found
+        host = host.partition(".")[2]
+    return None
 
 
 def reference_plan(records: list[EngineeringRecord], st_: _State) -> tuple[Any, ...]:
@@ -83,8 +90,7 @@ def test_columnar_matching_equals_the_row_by_row_loop(
     state = _State({f"id:{k}": v for k, v in ids.items()}, {}, domains, {}, emails, marks)
     frame = pl.DataFrame([tuple(getattr(r, k) for k in ENGINEERING_COLUMNS) for r in records],
                          schema=ENGINEERING_COLUMNS, orient="row")
-    unmatched: list[Unmatched] = []
-    plan = _plan_engineering(frame, state, unmatched)
+    plan = _plan_engineering(frame, state)
     got = (plan.marks, plan.imported, [(m.line, m.reason, m.value) for m in plan.merged],
-           plan.merged_count, [(u.line, u.value) for u in unmatched])
+           plan.merged_count, plan.unmatched.rows())
     assert got == reference_plan(records, state)

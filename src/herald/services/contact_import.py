@@ -11,12 +11,11 @@ import tomllib
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from itertools import starmap
 from pathlib import Path
 from typing import Any, ParamSpec, TypeVar
 
 import polars as pl
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
@@ -60,11 +59,11 @@ class RowIssue(BaseModel):
     value: str = ""
 
 
-class Unmatched(BaseModel):
-    """An engineering-list line whose keys match no known account."""
+class Unmatched(RowIssue):
+    """An engineering-list line whose keys match no known account. It is rejected, too: the
+    same object is listed in both (the reason is said by where it is listed)."""
 
-    line: int
-    value: str
+    reason: str = Field(default="no account matches it", exclude=True)
 
 
 class ImportReport(BaseModel):
@@ -113,6 +112,8 @@ class _Plan:
     contact_updates: dict[int, dict[str, Any]] = field(default_factory=dict)
     marks: dict[str, str] = field(default_factory=dict)  # account key -> impact
     imported: int = 0
+    unmatched: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(
+        schema={"line": pl.Int64, "value": pl.String}))  # engineering lines, in line order
     merged: list[RowIssue] = field(default_factory=list)  # the first MERGED_LINES_LISTED
     merged_count: int = 0
 
@@ -197,10 +198,9 @@ def import_file(
         del sheet  # the records hold what is needed from here on
         state = loading.result()
         sha256 = hashing.result().hexdigest()
-        unmatched: list[Unmatched] = []
         plan = (_plan_crm(parsed.frame, state) if source == "crm"
-                else _plan_engineering(parsed.frame, state, unmatched))
-        report = _report(path.name, source, encoding, parsed, plan, dry_run, unmatched)
+                else _plan_engineering(parsed.frame, state))
+        report = _report(path.name, source, encoding, parsed, plan, dry_run)
         if dry_run:
             return report
         _apply(s, inc.id, plan, state, actor, now, f"{source}:{path.name}")
@@ -292,7 +292,9 @@ def _plan_crm(frame: pl.DataFrame | None, st: _State) -> _Plan:
     plan = _Plan()
     if frame is None or frame.height == 0:
         return plan
-    lowered = each(frame["account_name"], lambda v: (v.str.to_lowercase(), ascii_text(v)),
+    v = pl.col("v")
+    lowered = each(frame["account_name"],
+                   lambda f: f.select(fast=v.str.to_lowercase(), decided=ascii_text(v)),
                    str.lower)
     f = frame.with_columns(key=pl.when(pl.col("crm_id").is_not_null())
                            .then(pl.lit("id:") + pl.col("crm_id"))
@@ -403,40 +405,54 @@ def _frame(table: dict[str, dict[Any, Any]], value: str, key_type: Any = pl.Stri
                         schema={key: key_type, value: value_type})
 
 
-def _by_domain(host: str, domains: dict[str, int]) -> int | None:
-    """The account of a host: the host itself, then each parent domain, in the order of
-    `domain_candidates` (without making the list: most hosts are found at once)."""
-    while "." in host:
-        if (found := domains.get(host)) is not None:
-            return found
-        host = host.partition(".")[2]
-    return None
+def _by_domain(names: pl.Series, domains: dict[str, int]) -> pl.DataFrame:
+    """`name` -> `account`: each name found as it is, else as its nearest parent domain
+    (a name is looked up while it has a dot, then without its first label)."""
+    table = _frame({"at": domains}, "account")
+    todo = pl.DataFrame({"name": names, "at": names})
+    found = []
+    while (todo := todo.filter(pl.col("at").str.contains(".", literal=True))).height:
+        looked = todo.join(table, on="at", how="left")
+        found.append(looked.filter(pl.col("account").is_not_null()).select("name", "account"))
+        todo = looked.filter(pl.col("account").is_null()).select(
+            "name", pl.col("at").str.splitn(".", 2).struct.field("field_1").alias("at"))
+    return pl.concat(found) if found else table.head(0).rename({"at": "name"})
 
 
-def _plan_engineering(frame: pl.DataFrame | None, st: _State,
-                      unmatched: list[Unmatched]) -> _Plan:
+def _plan_engineering(frame: pl.DataFrame | None, st: _State) -> _Plan:
     """Match each row to an account (by id, exact email, email domain, then its domains) and
     mark the accounts impacted; later rows of a matched account are merged into the first.
     Column by column: a million-row list is matched with a few joins, not a million loops."""
     plan = _Plan()
     if frame is None or frame.height == 0:
         return plan
-    f = frame.with_columns(pl.col("email").str.split("@").list.last().alias("email_domain"))
-    names = pl.concat([f["email_domain"], f["domain"], f["host"]]).drop_nulls().unique()
-    found = {name: account for name in names.to_list()
-             if (account := _by_domain(name, st.domains)) is not None}
-    ids = {key[3:]: account for key, account in st.by_key.items() if key.startswith("id:")}
-    # Each key is looked up on its own column (joining the whole frame would copy it each time).
-    tables = {"crm_id": ids, "email": st.by_email, "email_domain": found, "domain": found,
-              "host": found}
-    found_by = [f.select(key).join(_frame({key: table}, "account"), on=key, how="left",
-                                   maintain_order="left")["account"]
-                for key, table in tables.items()]
-    f = f.select("line", "value").with_columns(  # the first key that finds an account
-        pl.coalesce(found_by).alias("account"))
-    unmatched.extend(starmap(_unmatched, f.filter(pl.col("account").is_null())
-                             .select("line", "value").iter_rows()))
-    f = f.filter(pl.col("account").is_not_null()).with_columns(
+    # Each key in turn, on the rows no earlier key matched and that have one: most rows of a
+    # large list are matched by id or address, the domains are worked out for the rest only.
+    matched: list[pl.DataFrame] = []
+
+    def look_up(rest: pl.DataFrame, key: str, table: pl.DataFrame) -> pl.DataFrame:
+        keyed = pl.col(key).is_not_null()
+        looked = rest.filter(keyed).join(table.rename({table.columns[0]: key}), on=key,
+                                         how="left")
+        matched.append(looked.filter(pl.col("account").is_not_null()).select(
+            "line", "value", "account"))
+        return pl.concat([rest.filter(~keyed),
+                          looked.filter(pl.col("account").is_null()).drop("account")])
+
+    ids = _frame({"key": st.by_key}, "account").filter(pl.col("key").str.starts_with("id:"))
+    rest = look_up(frame.select("line", "value", "crm_id", "email", "domain", "host"),
+                   "crm_id", ids.with_columns(pl.col("key").str.slice(3)))
+    rest = look_up(rest, "email", _frame({"email": st.by_email}, "account"))
+    # (A checked address has one "@".)
+    rest = rest.with_columns(pl.col("email").str.slice(
+        pl.col("email").str.find("@", literal=True) + 1).alias("email_domain"))
+    found = _by_domain(pl.concat([rest[c].drop_nulls() for c in ("email_domain", "domain",
+                                                                   "host")]).unique(),
+                       st.domains)
+    for key in ("email_domain", "domain", "host"):
+        rest = look_up(rest, key, found)
+    plan.unmatched = rest.select("line", "value").sort("line")
+    f = pl.concat(matched).sort("line").with_columns(
         pl.col("line").min().over("account").alias("first"))
     yes = Impact.YES.value
     already = [a for a, impact in st.marks.items() if impact == yes]
@@ -455,16 +471,11 @@ def _plan_engineering(frame: pl.DataFrame | None, st: _State,
     return plan
 
 
-def _unmatched(line: int, value: str) -> Unmatched:
-    return Unmatched(line=line, value=value)
-
-
 def _report(name: str, source: str, encoding: str, parsed: Parsed[Any], plan: _Plan,
-            dry_run: bool, unmatched: list[Unmatched]) -> ImportReport:
+            dry_run: bool) -> ImportReport:
+    unmatched = [Unmatched(line=line, value=value) for line, value in plan.unmatched.iter_rows()]
     rejected = [RowIssue(line=x.line, reason=x.reason, value=x.value) for x in parsed.rejected]
-    rejected += [RowIssue(line=u.line, reason="no account matches it", value=u.value)
-                 for u in unmatched]
-    rejected.sort(key=lambda x: x.line)
+    rejected = sorted([*rejected, *unmatched], key=lambda x: x.line)
     layout = parsed.layout
     return ImportReport(
         file=name, source=source, encoding=encoding,
@@ -473,7 +484,8 @@ def _report(name: str, source: str, encoding: str, parsed: Parsed[Any], plan: _P
                  if i < len(layout.headers)} if layout else {},
         read=parsed.read, imported=plan.imported, merged=plan.merged_count, rejected=rejected,
         unmatched=unmatched,
-        ignored=[RowIssue(line=x.line, reason=x.reason) for x in parsed.ignored],
+        ignored=[RowIssue(line=x.line, reason=x.reason)
+                 for x in parsed.ignored],
         merged_lines=plan.merged, merged_lines_omitted=plan.merged_count - len(plan.merged),
         accounts_created=plan.new_accounts.height,
         accounts_updated=len(plan.account_updates), contacts_created=plan.new_contacts.height,

@@ -1,7 +1,7 @@
 """Bulk writes inside a session's transaction, for imports of hundreds of thousands of rows.
 
 PostgreSQL gets COPY (psycopg's `Cursor.copy`, on the session's own connection, so it is part of
-the same transaction); SQLite gets one `executemany` of plain tuples. Values go through each
+the same transaction); SQLite gets one `executemany` of multi-row INSERTs. Values go through each
 column type's bind processing exactly as SQLAlchemy would send them (UTC datetimes, booleans),
 and driver errors come out as SQLAlchemy errors, so `Database.transaction` maps them as usual.
 
@@ -16,6 +16,7 @@ import io
 import logging
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
+from sqlite3 import SQLITE_LIMIT_VARIABLE_NUMBER
 from typing import Any, cast
 
 import polars as pl
@@ -37,6 +38,7 @@ from sqlalchemy.sql.compiler import SQLCompiler
 
 log = logging.getLogger("herald.store")
 
+ROWS_PER_INSERT = 100  # SQLite: rows per INSERT statement (fewer steps; more bind no faster)
 IN_CHUNK = 5000  # ids per "IN (...)" list: well under SQLite's limit on bound parameters
 # New rows in one table from which its foreign keys are checked once, after the write, instead
 # of row by row, and its indexes rebuilt if it at least doubles (PostgreSQL). Smaller writes keep
@@ -56,8 +58,8 @@ def insert_rows(s: Session, model: type[Any], columns: Sequence[str],
                 rows: pl.DataFrame | Iterable[Sequence[Any]]) -> None:
     """Insert rows (a frame, or tuples in the order of `columns`) with one COPY or one
     executemany. Values go through each column type's bind processing as SQLAlchemy would send
-    them (UTC datetimes, booleans), each distinct value once; the rows themselves are written
-    by Polars (CSV for PostgreSQL's COPY, tuples for SQLite), not value by value in Python."""
+    them (UTC datetimes, booleans), each distinct value once; for COPY, Polars writes the CSV,
+    for SQLite each column becomes a list at once: no Python loop over the values."""
     frame = rows.select(columns) if isinstance(rows, pl.DataFrame) else pl.DataFrame(
         list(rows), schema=list(columns), orient="row", infer_schema_length=None)
     if frame.height == 0:
@@ -80,9 +82,34 @@ def insert_rows(s: Session, model: type[Any], columns: Sequence[str],
         del frame
         _copy(conn, f"COPY {target} ({names}) FROM STDIN WITH (FORMAT csv)", data.getbuffer())
         return
-    marks = ", ".join("?" if dialect.paramstyle == "qmark" else "%s" for _ in columns)
-    sql = f"INSERT INTO {target} ({names}) VALUES ({marks})"  # noqa: S608 (names from the model)
-    conn.exec_driver_sql(sql, frame.rows())
+    _insert_values(conn, f"INSERT INTO {target} ({names}) VALUES ",  # noqa: S608 (model names)
+                   [frame[c].to_list() for c in columns])
+
+
+def _insert_values(conn: Connection, insert: str, values: list[list[Any]]) -> None:
+    """`insert` of the rows whose columns are `values`, ROWS_PER_INSERT rows a statement.
+
+    Per row, an executemany pays a statement step and reset and a Python tuple; per value
+    only the binding. Rows are laid out flat, a column at a time with slice assignment
+    (no Python loop over the rows), and cut into one parameter tuple per statement."""
+    width, height = len(values), len(values[0])
+    flat: list[Any] = [None] * (width * height)
+    for i, column in enumerate(values):
+        flat[i::width] = column
+    driver = conn.connection.dbapi_connection
+    limit = getattr(driver, "getlimit", lambda _: 999)(SQLITE_LIMIT_VARIABLE_NUMBER)
+    rows = max(1, min(ROWS_PER_INSERT, limit // width))
+
+    def statement(n: int) -> str:
+        return insert + ", ".join(["(" + ", ".join("?" * width) + ")"] * n)
+
+    step = rows * width
+    whole = len(flat) - len(flat) % step
+    if whole:
+        conn.exec_driver_sql(statement(rows), [tuple(flat[i:i + step])
+                                               for i in range(0, whole, step)])
+    if whole < len(flat):
+        conn.exec_driver_sql(statement((len(flat) - whole) // width), tuple(flat[whole:]))
 
 
 @contextmanager

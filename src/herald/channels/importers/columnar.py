@@ -115,12 +115,13 @@ def by_python(values: pl.Series, func: Callable[[str], Any], dtype: Any) -> pl.S
     return values.replace_strict(distinct, [func(v) for v in distinct], return_dtype=dtype)
 
 
-def each(values: pl.Series, fast: Callable[[pl.Expr], tuple[pl.Expr, pl.Expr]],
+def each(values: pl.Series, fast: Callable[[pl.LazyFrame], pl.LazyFrame],
          func: Callable[[str], Any]) -> pl.Series:
-    """func(value) for each value. `fast(column)` gives the value and whether it is decided,
-    as expressions; the undecided ones go to func in Python, once per distinct value. Only
-    the filled values are worked on (most cells of a wide list are empty), and a column of few
-    distinct values (an account team's addresses) once per value."""
+    """func(value) for each value. `fast` turns a frame of values (column `v`) into one with
+    the value (`fast`) and whether it is decided (`decided`); the undecided ones go to func in
+    Python, once per distinct value. Only the filled values are worked on (most cells of a wide
+    list are empty), and a column of few distinct values (an account team's addresses) once
+    per value."""
     filled = (values != "").arg_true()
     if len(filled) < len(values):
         worked = each(values.gather(filled), fast, func)
@@ -129,9 +130,7 @@ def each(values: pl.Series, fast: Callable[[pl.Expr], tuple[pl.Expr, pl.Expr]],
     if len(values) > 0 and cast(int, values.approx_n_unique()) * 4 <= len(values):
         distinct = values.unique()
         return values.replace_strict(distinct, each(distinct, fast, func))
-    value, decided = fast(pl.col("v"))
-    f = pl.LazyFrame({"v": values}).select(value.alias("fast"), decided.alias("decided")
-                                          ).collect()
+    f = fast(pl.LazyFrame({"v": values})).collect()
     rest = f["decided"].not_().arg_true()
     result = f["fast"]
     if len(rest):
@@ -144,20 +143,24 @@ def each(values: pl.Series, fast: Callable[[pl.Expr], tuple[pl.Expr, pl.Expr]],
 
 def clean_emails(raw: pl.Series) -> pl.Series:
     """`clean_email` of each text (None for "")."""
-    def fast(v: pl.Expr) -> tuple[pl.Expr, pl.Expr]:  # (each works on filled values only)
-        low = v.str.to_lowercase()
-        return low, ascii_text(v) & plain_emails(low)
+    def fast(values: pl.LazyFrame) -> pl.LazyFrame:  # (each works on filled values only)
+        v, low = pl.col("v"), pl.col("fast")
+        return values.select(v, v.str.to_lowercase().alias("fast")).select(
+            low, decided=ascii_text(v) & plain_emails(low))
 
     return each(raw, fast, clean_email)
 
 
 def clean_domains(raw: pl.Series) -> pl.Series:
     """`clean_domain` of each text (None for "")."""
-    def fast(v: pl.Expr) -> tuple[pl.Expr, pl.Expr]:  # (each works on filled values only)
-        cut = host_steps(v.str.to_lowercase())
+    def fast(values: pl.LazyFrame) -> pl.LazyFrame:  # (each works on filled values only)
+        # (The cut name is a column of its own: an expression used four times would be
+        # worked out four times.)
+        v, cut = pl.col("v"), pl.col("cut")
         no_dot = ~cut.str.contains(".", literal=True)
-        return (pl.when(no_dot).then(None).otherwise(cut),
-                ascii_text(v) & (no_dot | plain_domains(cut)))
+        return values.with_columns(cut=host_steps(v.str.to_lowercase())).select(
+            fast=pl.when(no_dot).then(None).otherwise(cut),
+            decided=ascii_text(v) & (no_dot | plain_domains(cut)))
 
     return each(raw, fast, clean_domain)
 

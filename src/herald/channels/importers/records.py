@@ -219,12 +219,16 @@ def _table_rows(table: pl.DataFrame, layout: Layout, out: Parsed[Any]
     _data_rows(rows_of(table.head(header_line)), layout, out)  # a table's row i is line i + 1
     data = table.slice(header_line)  # (slices share the table's memory; filters would copy)
     cells = [c for c in data.columns if c.startswith("c")]
-    first = pl.coalesce([pl.when(pl.col(c) != "").then(pl.col(c)) for c in cells])
+    # (The first filled cell is made once, as a column: as an expression used five times,
+    # it would be worked out five times.)
+    first = pl.col("first")
     maybe = first.is_null() | (first.str.slice(0, 1).is_in(list(NOISE_INITIALS)) & (
         ~ascii_text(first) | first.str.contains(_NOISE_START_ASCII)))
     if headers:
         maybe = maybe | ((pl.col("n") == len(headers)) & (pl.col("c0") == headers[0]))
-    marks = data.select(first.is_null().alias("blank"), maybe.alias("maybe"))
+    marks = data.lazy().with_columns(
+        pl.coalesce([pl.when(pl.col(c) != "").then(pl.col(c)) for c in cells]).alias("first")
+    ).select(first.is_null().alias("blank"), maybe.alias("maybe")).collect()
     tail: list[tuple[int, list[str]]] = []
     blank = marks["blank"].arg_true()
     if len(layout.columns) > 1 and len(blank):  # a blank line may start a footer block
@@ -369,7 +373,9 @@ def _impact_value(text: str) -> str | None:
 
 def one_lines(texts: pl.Series) -> pl.Series:
     """`_one_line` of each text."""
-    return each(texts, lambda v: (one_line(v), one_line_plain(v)), _one_line)
+    v = pl.col("v")
+    return each(texts, lambda f: f.select(fast=one_line(v), decided=one_line_plain(v)),
+                _one_line)
 
 
 def parse_engineering(sheet: Sheet, mapping: dict[str, str] | None = None
