@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
 
 from herald.errors import Conflict, HeraldError
+from herald.store.checkpoints import Checkpointer
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -28,6 +29,10 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur.execute("PRAGMA busy_timeout=5000")
     cur.execute("PRAGMA synchronous=NORMAL")
     cur.close()
+
+
+def _no_checkpoints_on_commit(dbapi_conn: Any, _record: Any) -> None:
+    dbapi_conn.execute("PRAGMA wal_autocheckpoint=0")  # see Checkpointer
 
 
 def make_engine(url: str) -> Engine:
@@ -60,6 +65,12 @@ class Database:
         self.engine = make_engine(url)
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
         self._head: str | None = None
+        self.checkpoints: Checkpointer | None = None
+        path = self.engine.url.database if self.dialect == "sqlite" else None
+        if path and path != ":memory:":
+            self.checkpoints = checkpoints = Checkpointer(Path(path))
+            event.listen(self.engine, "connect", _no_checkpoints_on_commit)
+            event.listen(self.sessions, "after_commit", lambda _s: checkpoints.committed())
 
     @property
     def dialect(self) -> str:
@@ -105,7 +116,9 @@ class Database:
             session.close()
 
     def dispose(self) -> None:
-        """Close pooled connections."""
+        """Close pooled connections (and stop the checkpoint thread)."""
+        if self.checkpoints is not None:
+            self.checkpoints.close()
         self.engine.dispose()
 
 
