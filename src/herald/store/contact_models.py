@@ -48,8 +48,7 @@ class Contact(Base):
     email: Mapped[str] = mapped_column(String(320))
     incident_contact: Mapped[bool] = mapped_column(Boolean, default=False)
 
-    __table_args__ = (Index("uq_contacts_account_email", "account_id", "email", unique=True),
-                      Index("ix_contacts_email", "email"))
+    __table_args__ = (Index("uq_contacts_account_email", "account_id", "email", unique=True),)
 
 
 class ImpactMark(Base):
