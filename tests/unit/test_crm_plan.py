@@ -44,6 +44,7 @@ def reference_plan(records: list[CrmRecord], st: _State) -> _Plan:
     """The row-by-row planning Herald did before the columnar lane (the oracle)."""
     plan = _Plan()
     plan.new_accounts, plan.new_contacts = {}, {}  # type: ignore[assignment]
+    plan.new_domains, plan.marks = {}, {}  # type: ignore[assignment]
     seen_rows: dict[tuple[str, str | None], int] = {}
     new_accounts, account_updates = plan.new_accounts, plan.account_updates
     by_key, domains, new_domains = st.by_key, st.domains, plan.new_domains
@@ -141,14 +142,21 @@ def _state(accounts: list[tuple[Any, ...]], contacts: dict[tuple[int, str], tupl
                   {a: m for a, m in marks.items() if a in stored})
 
 
-def _seen(plan: _Plan) -> tuple[Any, ...]:
-    accounts, contacts = plan.new_accounts, plan.new_contacts
+def _seen(plan: _Plan, st: _State) -> tuple[Any, ...]:
+    accounts, contacts, domains, marks = (plan.new_accounts, plan.new_contacts,
+                                          plan.new_domains, plan.marks)
     if isinstance(accounts, pl.DataFrame):  # the columnar plan's frames, as the walk's dicts
         accounts = {row[0]: dict(zip(_NEW_ACCOUNT, row[1:], strict=True))
                     for row in accounts.iter_rows()}
         contacts = {(k, e): (n, f) for k, e, n, f in contacts.iter_rows()}
-    return (list(accounts.items()), plan.account_updates, plan.new_domains,
-            list(contacts.items()), plan.contact_updates, plan.marks, plan.imported,
+        domains = dict(domains.iter_rows())
+        # each mark names its account as the walk does (by key), and its stored id if any
+        assert all(a == st.by_key.get(k) for a, k, _, _ in marks.iter_rows())
+        marks = {k: (impact, fresh) for _, k, impact, fresh in marks.iter_rows()}
+    else:  # a mark is fresh when the incident has none for the account yet
+        marks = {k: (impact, st.by_key.get(k) not in st.marks) for k, impact in marks.items()}
+    return (list(accounts.items()), plan.account_updates, list(domains.items()),
+            list(contacts.items()), plan.contact_updates, list(marks.items()), plan.imported,
             [(m.line, m.reason, m.value) for m in plan.merged], plan.merged_count)
 
 
@@ -172,4 +180,4 @@ def test_columnar_crm_plan_equals_the_row_by_row_walk(
     state = _state(accounts, contacts, domains, {a: m.value for a, m in marks.items()})
     frame = _records_frame(records, CRM_COLUMNS)
     assert Parsed(frame=frame).frame_records() == records
-    assert _seen(_plan_crm(frame, state)) == _seen(reference_plan(records, state))
+    assert _seen(_plan_crm(frame, state), state) == _seen(reference_plan(records, state), state)

@@ -91,6 +91,8 @@ def test_columnar_matching_equals_the_row_by_row_loop(
     frame = pl.DataFrame([tuple(getattr(r, k) for k in ENGINEERING_COLUMNS) for r in records],
                          schema=ENGINEERING_COLUMNS, orient="row")
     plan = _plan_engineering(frame, state)
-    got = (plan.marks, plan.imported, [(m.line, m.reason, m.value) for m in plan.merged],
-           plan.merged_count, plan.unmatched.rows())
+    assert plan.marks["fresh"].to_list() == [a not in marks for a in plan.marks["account_id"]]
+    got = ({f"#{a}": impact for a, _, impact, _ in plan.marks.iter_rows()}, plan.imported,
+           [(m.line, m.reason, m.value) for m in plan.merged], plan.merged_count,
+           plan.unmatched.rows())
     assert got == reference_plan(records, state)

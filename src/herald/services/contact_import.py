@@ -94,6 +94,7 @@ _ACCOUNT_COLUMNS = ("id", "crm_id", "name", "deployment", "ce_name", "ce_email",
                     "ae_email")
 _ACCOUNT_FIELDS = ("name", "deployment", "ce_name", "ce_email", "ae_name", "ae_email")
 _NEW_ACCOUNT = ("crm_id", *_ACCOUNT_FIELDS)  # _ACCOUNT_COLUMNS a new account is given
+_MARKS = {"account_id": pl.Int64, "key": pl.String, "impact": pl.String, "fresh": pl.Boolean}
 
 
 @dataclass
@@ -104,13 +105,17 @@ class _Plan:
     new_accounts: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(
         schema=dict.fromkeys(("key", *_NEW_ACCOUNT), pl.String)))
     account_updates: dict[int, dict[str, Any]] = field(default_factory=dict)
-    new_domains: dict[str, str] = field(default_factory=dict)  # domain -> account key
+    # domain, key (of its account), in the order the domains first appear
+    new_domains: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(
+        schema={"domain": pl.String, "key": pl.String}))
     # key (of the account), email, name, incident_contact
     new_contacts: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(
         schema={"key": pl.String, "email": pl.String, "name": pl.String,
                 "incident_contact": pl.Boolean}))
     contact_updates: dict[int, dict[str, Any]] = field(default_factory=dict)
-    marks: dict[str, str] = field(default_factory=dict)  # account key -> impact
+    # the marks to set: the account (its id, or for a new one null and its key), the impact,
+    # and whether the incident has no mark for the account yet
+    marks: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=_MARKS))
     imported: int = 0
     unmatched: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(
         schema={"line": pl.Int64, "value": pl.String}))  # engineering lines, in line order
@@ -352,8 +357,7 @@ def _domains_planned(f: pl.DataFrame, st: _State, plan: _Plan) -> list[int]:
     domains = f.filter(pl.col("domain").is_not_null()
                        & ~pl.col("domain").is_in(list(st.domains))).group_by(
         "domain", maintain_order=True).agg(pl.col("line").first(), pl.col("key").first())
-    plan.new_domains = dict(zip(domains["domain"].to_list(), domains["key"].to_list(),
-                                strict=True))
+    plan.new_domains = domains.select("domain", "key")
     return domains["line"].to_list()
 
 
@@ -390,10 +394,10 @@ def _marks_planned(f: pl.DataFrame, st: _State, plan: _Plan) -> pl.DataFrame:
     f = f.with_columns(answer=pl.col("impact").is_not_null()
                        & pl.col("impact").ne_missing(pl.col("now_mark")))
     f = f.with_columns(mark=pl.col("answer") | (pl.col("now_mark").is_null() & pl.col("opens")))
-    unknown = Impact.UNKNOWN.value
-    for key, answered, last in f.filter(pl.col("mark")).group_by("key", maintain_order=True).agg(
-            pl.col("answer").any(), pl.col("impact").filter(pl.col("answer")).last()).iter_rows():
-        plan.marks[key] = last if answered else unknown
+    plan.marks = f.filter(pl.col("mark")).group_by("key", maintain_order=True).agg(
+        pl.col("account_id").first(),
+        pl.col("impact").filter(pl.col("answer")).last().fill_null(Impact.UNKNOWN.value),
+        pl.col("now_mark").first().is_null().alias("fresh")).select(list(_MARKS))
     return f
 
 
@@ -458,9 +462,10 @@ def _plan_engineering(frame: pl.DataFrame | None, st: _State) -> _Plan:
     already = [a for a, impact in st.marks.items() if impact == yes]
     f = f.with_columns(merged=(pl.col("line") != pl.col("first"))
                        | pl.col("account").is_in(already))
-    marked = f.filter(~pl.col("merged"))["account"].to_list()
-    plan.marks = dict.fromkeys((f"#{a}" for a in marked), yes)
-    plan.imported = len(marked)
+    plan.marks = f.filter(~pl.col("merged")).select(
+        pl.col("account").alias("account_id"), key=pl.lit(None, pl.String), impact=pl.lit(yes),
+        fresh=~pl.col("account").is_in(list(st.marks)))
+    plan.imported = plan.marks.height
     merged = f.filter(pl.col("merged"))
     plan.merged_count = merged.height
     plan.merged = [RowIssue(
@@ -489,7 +494,8 @@ def _report(name: str, source: str, encoding: str, parsed: Parsed[Any], plan: _P
         merged_lines=plan.merged, merged_lines_omitted=plan.merged_count - len(plan.merged),
         accounts_created=plan.new_accounts.height,
         accounts_updated=len(plan.account_updates), contacts_created=plan.new_contacts.height,
-        contacts_updated=len(plan.contact_updates), marks_set=len(plan.marks), dry_run=dry_run,
+        contacts_updated=len(plan.contact_updates), marks_set=plan.marks.height,
+        dry_run=dry_run,
     )
 
 
@@ -497,60 +503,54 @@ def _apply(s: Session, incident_id: int, plan: _Plan, st: _State, actor: str, no
            source: str) -> None:
     """Write the plan with bulk statements: COPY on PostgreSQL, one executemany on SQLite.
     The rows each table gets decide whether their account keys are checked once at the end."""
-    fresh_marks = sum(1 for k in plan.marks if (
-        int(k[1:]) if k.startswith("#") else st.by_key.get(k)) not in st.marks)
-    new_rows = {CustomerAccount: plan.new_accounts.height,
-                AccountDomain: len(plan.new_domains), Contact: plan.new_contacts.height,
-                ImpactMark: fresh_marks}
+    new_rows = {CustomerAccount: plan.new_accounts.height, AccountDomain: plan.new_domains.height,
+                Contact: plan.new_contacts.height, ImpactMark: int(plan.marks["fresh"].sum())}
     with bulk.large_writes(s, new_rows, references=CustomerAccount):
         _write(s, incident_id, plan, st, actor, now, source)
 
 
 def _write(s: Session, incident_id: int, plan: _Plan, st: _State, actor: str, now: Any,
            source: str) -> None:
-    ids = dict(st.by_key)
-    if plan.new_accounts.height:
-        reserved = bulk.reserve_ids(s, CustomerAccount, plan.new_accounts.height)
-        accounts = plan.new_accounts.with_columns(
-            pl.Series("id", reserved, dtype=pl.Int64), ce_none=pl.lit(False),
-            ae_none=pl.lit(False), updated_at=pl.lit(now))
-        ids.update(zip(accounts["key"].to_list(), reserved, strict=True))
+    accounts = plan.new_accounts
+    if accounts.height:
+        reserved = bulk.reserve_ids(s, CustomerAccount, accounts.height)
+        accounts = accounts.with_columns(pl.Series("id", reserved, dtype=pl.Int64),
+                                         ce_none=pl.lit(False), ae_none=pl.lit(False),
+                                         updated_at=pl.lit(now))
         bulk.insert_rows(s, CustomerAccount,
                          (*_ACCOUNT_COLUMNS, "ce_none", "ae_none", "updated_at"), accounts)
     if plan.account_updates:
         s.execute(update(CustomerAccount), [
             {"id": i, **v, "updated_at": now} for i, v in plan.account_updates.items()])
-    if plan.new_domains:
-        domains = sorted(plan.new_domains)  # in key order: cheaper
-        bulk.insert_rows(s, AccountDomain, ("domain", "account_id"), pl.DataFrame(
-            {"domain": domains, "account_id": [ids[plan.new_domains[d]] for d in domains]},
-            schema={"domain": pl.String, "account_id": pl.Int64}))
+
+    @functools.cache
+    def ids() -> pl.DataFrame:  # account key -> id, stored and new accounts (made once)
+        known = _frame({"key": st.by_key}, "account_id")
+        return pl.concat([known, accounts.select("key", pl.col("id").alias("account_id"))]
+                         ) if accounts.height else known
+
+    if plan.new_domains.height:
+        bulk.insert_rows(s, AccountDomain, ("domain", "account_id"), plan.new_domains.join(
+            ids(), on="key").sort("domain"))  # (in key order: cheaper)
     if plan.new_contacts.height:
         bulk.insert_rows(s, Contact, ("account_id", "email", "name", "incident_contact"),
-                         plan.new_contacts.join(_frame({"key": ids}, "account_id"), on="key",
-                                                maintain_order="left"))
+                         plan.new_contacts.join(ids(), on="key", maintain_order="left"))
     if plan.contact_updates:
         s.execute(update(Contact), [{"id": i, **v} for i, v in plan.contact_updates.items()])
-    if plan.marks:
-        marks = {(int(k[1:]) if k.startswith("#") else ids[k]): v for k, v in plan.marks.items()}
-        by_impact: dict[str, list[int]] = {}
-        fresh: dict[int, str] = {}
-        for a, impact in marks.items():
-            if a in st.marks:
-                by_impact.setdefault(impact, []).append(a)
-            else:
-                fresh[a] = impact
-        if fresh:
-            bulk.insert_rows(s, ImpactMark, ("incident_id", "account_id", "impact", "by", "at",
-                                             "source"), pl.DataFrame(
-                {"account_id": list(fresh), "impact": list(fresh.values())},
-                schema={"account_id": pl.Int64, "impact": pl.String}).with_columns(
-                incident_id=pl.lit(incident_id), by=pl.lit(actor), at=pl.lit(now),
-                source=pl.lit(source[:300])))
-        for impact, account_ids in by_impact.items():
-            bulk.update_where_in(s, ImpactMark, "account_id", account_ids, {
-                "impact": impact, "by": actor, "at": now, "source": source[:300]},
-                where=ImpactMark.incident_id == incident_id)
+    marks = plan.marks
+    if marks["account_id"].null_count():  # the marks of new accounts
+        marks = marks.join(ids(), on="key", how="left", maintain_order="left").select(
+            pl.coalesce("account_id", "account_id_right").alias("account_id"), "impact", "fresh")
+    if marks["fresh"].any():
+        bulk.insert_rows(s, ImpactMark, ("incident_id", "account_id", "impact", "by", "at",
+                                         "source"), marks.filter("fresh").with_columns(
+            incident_id=pl.lit(incident_id), by=pl.lit(actor), at=pl.lit(now),
+            source=pl.lit(source[:300])))
+    for (impact,), changed in marks.filter(~pl.col("fresh")).group_by(
+            "impact", maintain_order=True):
+        bulk.update_where_in(s, ImpactMark, "account_id", changed["account_id"].to_list(), {
+            "impact": impact, "by": actor, "at": now, "source": source[:300]},
+            where=ImpactMark.incident_id == incident_id)
 
 
 def _remember(s: Session, source: str, mapping: dict[str, str], actor: str, now: Any) -> None:
