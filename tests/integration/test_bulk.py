@@ -405,3 +405,36 @@ def test_a_large_import_checks_row_by_row_when_the_accounts_are_in_use(
         assert (_foreign_keys(s), _indexes(s)) == before
         # the short lock timeout did not outlive the drops
         assert s.scalar(text("SHOW lock_timeout")) == "0"
+
+
+# --- ids reserved for a write --------------------------------------------------------------
+
+
+def test_reserved_ids_are_new_ascending_and_taken_by_later_inserts(h: Herald) -> None:
+    with h.db.transaction() as s:
+        first = bulk.reserve_ids(s, Contact, 5)
+    with h.db.transaction() as s:
+        if s.get_bind().dialect.name == "postgresql":
+            s.execute(text("LOCK TABLE contacts IN ACCESS EXCLUSIVE MODE"))
+        block = bulk.reserve_ids(s, Contact, 1000)  # (on PostgreSQL: one setval)
+    assert first == sorted(first) and block == list(range(block[0], block[0] + 1000))
+    incident_id = _incident_id(h)
+    with h.db.transaction() as s:
+        _write_list(h, s, incident_id, n=1)  # a contact with an id from the table's default
+        next_id = s.scalar(select(func.max(Contact.id)))
+    if h.db.dialect == "postgresql":  # the sequence moved past both blocks
+        assert first[-1] < block[0] and block[-1] < (next_id or 0)
+
+
+@PG_ONLY
+def test_reserving_ids_waits_for_a_transaction_that_holds_the_table(h: Herald) -> None:
+    with h.db.engine.connect() as holder:
+        holder.execute(text("LOCK TABLE contacts IN ACCESS EXCLUSIVE MODE"))
+        held = bulk.reserve_ids(Session(bind=holder), Contact, 100)
+        with h.db.sessions() as s, pytest.raises(DBAPIError, match="lock timeout"):
+            s.execute(text("SET lock_timeout = '50ms'"))
+            bulk.reserve_ids(s, Contact, 100)  # would draw from the holder's block
+        holder.commit()
+    with h.db.sessions() as s:
+        later = bulk.reserve_ids(s, Contact, 100)
+    assert later[0] > held[-1]

@@ -533,8 +533,10 @@ def _write(s: Session, incident_id: int, plan: _Plan, st: _State, actor: str, no
         bulk.insert_rows(s, AccountDomain, ("domain", "account_id"), plan.new_domains.join(
             ids(), on="key").sort("domain"))  # (in key order: cheaper)
     if plan.new_contacts.height:
-        bulk.insert_rows(s, Contact, ("account_id", "email", "name", "incident_contact"),
-                         plan.new_contacts.join(ids(), on="key", maintain_order="left"))
+        reserved = bulk.reserve_ids(s, Contact, plan.new_contacts.height)
+        bulk.insert_rows(s, Contact, ("id", "account_id", "email", "name", "incident_contact"),
+                         plan.new_contacts.join(ids(), on="key", maintain_order="left")
+                         .with_columns(pl.Series("id", reserved, dtype=pl.Int64)))
     if plan.contact_updates:
         s.execute(update(Contact), [{"id": i, **v} for i, v in plan.contact_updates.items()])
     marks = plan.marks

@@ -334,20 +334,36 @@ def plain_rows(s: Session, stmt: ClauseElement) -> list[tuple[Any, ...]]:
 def reserve_ids(s: Session, model: type[Any], count: int) -> list[int]:
     """`count` new values of the model's integer primary key `id`, for rows inserted next.
 
-    PostgreSQL draws them from the column's sequence (safe with concurrent writers). SQLite
-    would give max(id) + 1 onwards itself; taking them in the same transaction is safe because
-    a write that meets another writer's newer commit fails as "database is locked"."""
+    PostgreSQL draws them from the column's sequence, after taking the lock an insert takes
+    (so it waits for a transaction that holds the table exclusively, as a large write does).
+    A transaction that holds the table exclusively itself takes the whole block with one
+    setval: no other transaction can draw from the sequence meanwhile. SQLite would give
+    max(id) + 1 onwards itself; taking them in the same transaction is safe because a write
+    that meets another writer's newer commit fails as "database is locked"."""
     if count <= 0:
         return []
     table = table_of(model)
     if s.get_bind().dialect.name == "postgresql":
+        name = s.get_bind().dialect.identifier_preparer.format_table(table)
+        s.execute(text(f"LOCK TABLE {name} IN ROW EXCLUSIVE MODE"))
         seq = s.scalar(select(func.pg_get_serial_sequence(table.name, "id")))
+        if s.scalar(_HELD_EXCLUSIVELY, {"t": name}):
+            last = int(s.scalar(text(
+                "SELECT setval(CAST(:seq AS regclass), nextval(CAST(:seq AS regclass)) + :n - 1)"
+            ), {"seq": seq, "n": count}) or 0)
+            return list(range(last - count + 1, last + 1))
         ids = plain_rows(s, text("SELECT nextval(CAST(:seq AS regclass)) "
                                  "FROM generate_series(1, :count)").bindparams(seq=seq,
                                                                                count=count))
         return sorted(i for (i,) in ids)  # ascending, as the rows would have had them
     top = s.scalar(select(func.coalesce(func.max(table.c.id), 0))) or 0
     return list(range(top + 1, top + 1 + count))
+
+
+_HELD_EXCLUSIVELY = text(
+    "SELECT EXISTS (SELECT FROM pg_locks WHERE locktype = 'relation' AND granted "
+    "AND relation = CAST(:t AS regclass) AND pid = pg_backend_pid() "
+    "AND mode = 'AccessExclusiveLock')")
 
 
 def update_where_in(s: Session, model: type[Any], key: str, keys: Iterable[Any],
