@@ -52,13 +52,14 @@ def _read_table(data: bytes, delimiter: str) -> pl.DataFrame | None:
     lines = pl.read_csv(data, has_header=False, quote_char=None, separator="\x1f",
                         schema={"text": pl.String}, raise_if_empty=False)["text"].fill_null("")
     # Polars ends a line at "\n" (dropping a "\r" before it); Python also at a lone "\r".
-    if len(lines) != data.count(b"\n") + (not data.endswith(b"\n")) or lines.str.contains(
-            "\r", literal=True).any():
+    if len(lines) != data.count(b"\n") + (not data.endswith(b"\n")) or data.count(
+            b"\r") != data.count(b"\r\n"):
         return None
     d = re.escape(delimiter)
     complete = f"^{_cell(delimiter)}(?:{d}{_cell(delimiter)})*$"
-    if not _halves(lines.filter(lines.str.contains('"', literal=True)),
-                   lambda line: line.str.contains(complete)).all():
+    quoted = b'"' in data
+    if quoted and not _halves(lines.filter(lines.str.contains('"', literal=True)),
+                              lambda line: line.str.contains(complete)).all():
         return None  # a quote the csv module reads across lines, or reads its own way
     # A line has one cell more than delimiters outside its quoted cells, a blank line none.
     delimiters = _halves(lines, lambda line: line.str.count_matches(delimiter, literal=True))
@@ -72,7 +73,9 @@ def _read_table(data: bytes, delimiter: str) -> pl.DataFrame | None:
     if frame.height != len(lines):
         return None  # not the reading this lane relies on: leave it to the csv module
     cells = [f"c{i}" for i in range(width)]
-    inside = pl.sum_horizontal(pl.col(cells).str.count_matches(delimiter, literal=True))
+    # (Only a quoted cell holds a delimiter.)
+    inside = pl.sum_horizontal(pl.col(cells).str.count_matches(delimiter, literal=True)
+                               ) if quoted else 0
     n = pl.when(pl.lit(lines) == "").then(0).otherwise(pl.lit(delimiters) + 1 - inside)
     # Cells with spaces around them are rare: a column is stripped only when it has one.
     padded = frame.select((pl.col(cells).str.len_bytes()
