@@ -9,6 +9,7 @@ from contextlib import nullcontext
 from pathlib import Path
 from typing import Any
 
+import polars as pl
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
@@ -55,6 +56,27 @@ def test_insert_rows_stores_every_row_as_the_orm_reads_it(h: Herald, n: int) -> 
             CustomerAccount.ce_name, CustomerAccount.ae_name, CustomerAccount.ce_none,
             CustomerAccount.ae_none, CustomerAccount.updated_at).order_by(CustomerAccount.id))
         assert [tuple(r) for r in stored] == rows
+
+
+def test_read_frame_reads_what_the_orm_reads(h: Herald) -> None:
+    now = h.clock.now()
+    names = ["plain", "", 'with "quotes", commas\nand a new line', " spaced ", "Ünïcode"]
+    with h.db.transaction() as s:
+        ids = bulk.reserve_ids(s, CustomerAccount, len(names))
+        bulk.insert_rows(s, CustomerAccount, ("id", "crm_id", "name", "ce_name", "ae_name",
+                                              "ce_none", "ae_none", "updated_at"),
+                         [(i, None if n == "" else n, n, "", "", i % 2 == 0, False, now)
+                          for i, n in zip(ids, names, strict=True)])
+        q = select(CustomerAccount.id, CustomerAccount.crm_id, CustomerAccount.name,
+                   CustomerAccount.ce_none).where(CustomerAccount.id != ids[0]).order_by(
+            CustomerAccount.id)
+        frame = bulk.read_frame(s, q, {"id": pl.Int64, "crm_id": pl.String, "name": pl.String,
+                                       "flag": pl.Boolean})
+        assert frame.rows() == [tuple(r) for r in s.execute(q)]
+        assert frame.columns == ["id", "crm_id", "name", "flag"] and len(frame) == 4
+        schema = {"id": pl.Int64, "crm_id": pl.String, "name": pl.String, "flag": pl.Boolean}
+        empty = bulk.read_frame(s, q.where(CustomerAccount.id < 0), schema)
+        assert (empty.height, empty.schema) == (0, pl.Schema(schema))
 
 
 def test_plain_rows_report_driver_errors_as_sqlalchemy_errors(h: Herald) -> None:

@@ -537,6 +537,21 @@ def test_mark_refuses_what_is_not_yes_no_or_unknown(
         contacts.mark(h, ref, "0014", impact, actor=MESSENGER)
 
 
+def test_a_row_without_an_id_finds_its_account_by_name_only_when_one_has_it(
+        h: Herald, tmp_path: Path) -> None:
+    ref = new_incident(h)
+    stored = [["Account Name", "Account ID", "Email"], ["Acme", "0091", "ann@acme.com"],
+              ["ACME", "0092", "bob@acme.com"], ["Ökotech GmbH", "0093", "olga@oekotech.de"]]
+    crm_import(h, ref, write(tmp_path, "stored.csv", csv_bytes(stored)))
+    rows = [["Account Name", "Email"], ["acme", "cy@acme.com"],  # two accounts are called so
+            ["ÖKOTECH GMBH", "pia@oekotech.de"]]  # (Python lower-cases Ö to ö, as stored)
+    report = crm_import(h, ref, write(tmp_path, "no-ids.csv", csv_bytes(rows)))
+    assert (report.accounts_created, report.contacts_created) == (1, 2)
+    by_email = {r.email: r.account_id for r in contacts.list_contacts(h, ref)}
+    assert by_email["pia@oekotech.de"] == by_email["olga@oekotech.de"] == "0093"
+    assert by_email["cy@acme.com"] not in {"0091", "0092"}
+
+
 def test_mark_needs_a_known_and_unambiguous_account(h: Herald, tmp_path: Path) -> None:
     ref = status_list(h, tmp_path)
     with pytest.raises(NotFound, match="no customer account 'Nope Inc'"):

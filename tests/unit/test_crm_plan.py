@@ -22,8 +22,8 @@ from herald.services.contact_import import (
     RowIssue,
     _Plan,
     _plan_crm,
-    _State,
 )
+from tests.known import Known
 
 
 def _account_values(r: CrmRecord) -> dict[str, Any]:
@@ -40,7 +40,7 @@ def _merge(plan: _Plan, line: int, reason: str) -> None:
         plan.merged.append(RowIssue(line=line, reason=reason))
 
 
-def reference_plan(records: list[CrmRecord], st: _State) -> _Plan:
+def reference_plan(records: list[CrmRecord], st: Known) -> _Plan:
     """The row-by-row planning Herald did before the columnar lane (the oracle)."""
     plan = _Plan()
     plan.new_accounts, plan.new_contacts = {}, {}  # type: ignore[assignment]
@@ -129,7 +129,7 @@ ROW = st.tuples(st.sampled_from(IDS), st.sampled_from(NAMES), st.sampled_from(DO
 
 
 def _state(accounts: list[tuple[Any, ...]], contacts: dict[tuple[int, str], tuple[str, bool]],
-           domains: dict[str, int], marks: dict[int, str]) -> _State:
+           domains: dict[str, int], marks: dict[int, str]) -> Known:
     stored = {}
     by_key: dict[str, int] = {}
     for i, (crm_id, name, deployment, ce, ce_email) in enumerate(accounts, start=1):
@@ -138,11 +138,11 @@ def _state(accounts: list[tuple[Any, ...]], contacts: dict[tuple[int, str], tupl
         by_key[f"id:{crm_id}" if crm_id else f"name:{name.lower()}"] = i
     known = {(a, e): (100 + n, name, flag)
              for n, ((a, e), (name, flag)) in enumerate(contacts.items()) if a in stored}
-    return _State(by_key, stored, {d: a for d, a in domains.items() if a in stored}, known, {},
-                  {a: m for a, m in marks.items() if a in stored})
+    return Known(by_key, stored, {d: a for d, a in domains.items() if a in stored}, known, {},
+                 {a: m for a, m in marks.items() if a in stored})
 
 
-def _seen(plan: _Plan, st: _State) -> tuple[Any, ...]:
+def _seen(plan: _Plan, st: Known) -> tuple[Any, ...]:
     accounts, contacts, domains, marks = (plan.new_accounts, plan.new_contacts,
                                           plan.new_domains, plan.marks)
     if isinstance(accounts, pl.DataFrame):  # the columnar plan's frames, as the walk's dicts
@@ -180,4 +180,5 @@ def test_columnar_crm_plan_equals_the_row_by_row_walk(
     state = _state(accounts, contacts, domains, {a: m.value for a, m in marks.items()})
     frame = _records_frame(records, CRM_COLUMNS)
     assert Parsed(frame=frame).frame_records() == records
-    assert _seen(_plan_crm(frame, state), state) == _seen(reference_plan(records, state), state)
+    assert _seen(_plan_crm(frame, state.state()), state) == _seen(
+        reference_plan(records, state), state)

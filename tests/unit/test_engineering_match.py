@@ -16,8 +16,8 @@ from herald.channels.importers.records import ENGINEERING_COLUMNS, EngineeringRe
 from herald.services.contact_import import (
     MERGED_LINES_LISTED,
     _plan_engineering,
-    _State,
 )
+from tests.known import Known
 
 DOMAINS = ["acme.com", "eu.acme.com", "globex.io", "initech.co.uk", "co.uk", "hooli.com",
            "x..y", ".y", "a.b.c.d"]
@@ -37,7 +37,7 @@ def _by_domain(host: str, domains: dict[str, int]) -> int | None:
     return None
 
 
-def reference_plan(records: list[EngineeringRecord], st_: _State) -> tuple[Any, ...]:
+def reference_plan(records: list[EngineeringRecord], st_: Known) -> tuple[Any, ...]:
     """The row-by-row matching Herald did before the columnar lane (the oracle)."""
     marks: dict[str, str] = {}
     merged: list[tuple[int, str, str]] = []
@@ -87,10 +87,10 @@ def test_columnar_matching_equals_the_row_by_row_loop(
     records = [EngineeringRecord(line, email or crm_id or domain or host or "", email, crm_id,
                                  domain, host)
                for line, (email, crm_id, domain, host) in enumerate(rows, start=2)]
-    state = _State({f"id:{k}": v for k, v in ids.items()}, {}, domains, {}, emails, marks)
+    state = Known({f"id:{k}": v for k, v in ids.items()}, {}, domains, {}, emails, marks)
     frame = pl.DataFrame([tuple(getattr(r, k) for k in ENGINEERING_COLUMNS) for r in records],
                          schema=ENGINEERING_COLUMNS, orient="row")
-    plan = _plan_engineering(frame, state)
+    plan = _plan_engineering(frame, state.state())
     assert plan.marks["fresh"].to_list() == [a not in marks for a in plan.marks["account_id"]]
     got = ({f"#{a}": impact for a, _, impact, _ in plan.marks.iter_rows()}, plan.imported,
            [(m.line, m.reason, m.value) for m in plan.merged], plan.merged_count,

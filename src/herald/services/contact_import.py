@@ -94,6 +94,9 @@ _ACCOUNT_COLUMNS = ("id", "crm_id", "name", "deployment", "ce_name", "ce_email",
                     "ae_email")
 _ACCOUNT_FIELDS = ("name", "deployment", "ce_name", "ce_email", "ae_name", "ae_email")
 _NEW_ACCOUNT = ("crm_id", *_ACCOUNT_FIELDS)  # _ACCOUNT_COLUMNS a new account is given
+_CONTACTS = {"account_id": pl.Int64, "email": pl.String, "contact_id": pl.Int64,
+             "name": pl.String, "incident_contact": pl.Boolean}  # stored contacts, as loaded
+_EMAILS = {"email": pl.String, "account_id": pl.Int64}
 _MARKS = {"account_id": pl.Int64, "key": pl.String, "impact": pl.String, "fresh": pl.Boolean}
 
 
@@ -238,56 +241,53 @@ def _check_mapping(source: str, mapping: dict[str, str]) -> None:
 
 @dataclass
 class _State:
-    """What the store already knows, loaded once so matching never queries row by row.
-
-    Each source loads what its planning reads: a CRM report compares rows with the stored
+    """What the store already knows, as frames, loaded once so matching never queries row by
+    row. Each source loads what its planning reads: a CRM report compares rows with the stored
     accounts and contacts; an engineering list only matches ids, emails and domains."""
 
-    by_key: dict[str, int]
-    accounts: dict[int, dict[str, Any]]
-    domains: dict[str, int]
-    contacts: dict[tuple[int, str], tuple[int, str, bool]]  # -> (id, name, incident_contact)
-    by_email: dict[str, int]
-    marks: dict[int, str]
+    keys: pl.DataFrame  # key ("id:" + CRM id; for a CRM report also "name:" + name), account_id
+    accounts: pl.DataFrame  # account_id, then _NEW_ACCOUNT (CRM report)
+    domains: pl.DataFrame  # domain, account_id
+    contacts: pl.DataFrame  # account_id, email, contact_id, name, incident_contact (CRM report)
+    emails: pl.DataFrame  # email, account_id: the first account stored with it (engineering)
+    marks: pl.DataFrame  # account_id, impact: this incident's
 
     @classmethod
     def load(cls, s: Session, incident_id: int, source: str = "crm") -> _State:
         """Read accounts, domains, contacts and this incident's marks."""
-        accounts: dict[int, dict[str, Any]] = {}
-        by_key: dict[str, int] = {}
-        contacts: dict[tuple[int, str], tuple[int, str, bool]] = {}
-        by_email: dict[str, int] = {}
+        # (An engineering list needs the accounts' ids only.)
+        columns = _NEW_ACCOUNT if source == "crm" else ("crm_id",)
+        accounts = bulk.read_frame(s, select(
+            CustomerAccount.id, *(getattr(CustomerAccount, k) for k in columns)),
+            {"account_id": pl.Int64, **dict.fromkeys(columns, pl.String)})
+        keys = accounts.filter(pl.col("crm_id").is_not_null()).select(
+            key=pl.lit("id:") + pl.col("crm_id"), account_id="account_id")
+        contacts, emails = pl.DataFrame(schema=_CONTACTS), pl.DataFrame(schema=_EMAILS)
         if source == "crm":
-            cols = (CustomerAccount.id, CustomerAccount.crm_id, CustomerAccount.name,
-                    CustomerAccount.deployment, CustomerAccount.ce_name,
-                    CustomerAccount.ce_email, CustomerAccount.ae_name, CustomerAccount.ae_email)
-            names: dict[str, list[int]] = {}
-            for row in s.execute(select(*cols)):
-                account_id, crm_id, name = row[0], row[1], row[2]
-                accounts[account_id] = dict(zip(_ACCOUNT_COLUMNS, row, strict=True))
-                if crm_id:
-                    by_key[f"id:{crm_id}"] = account_id
-                names.setdefault(f"name:{name.lower()}", []).append(account_id)
             # A row without an id finds its account by name, when the name is not ambiguous.
-            by_key.update({k: v[0] for k, v in names.items() if len(v) == 1})
-            for c_id, account_id, email, c_name, flag in s.execute(
-                    select(Contact.id, Contact.account_id, Contact.email, Contact.name,
-                           Contact.incident_contact)):
-                contacts[(account_id, email)] = (c_id, c_name, flag)
+            names = accounts.select(key=pl.lit("name:") + _lowered(accounts["name"]),
+                                    account_id="account_id")
+            keys = pl.concat([keys, names.filter(pl.len().over("key") == 1)])
+            contacts = bulk.read_frame(s, select(
+                Contact.account_id, Contact.email, Contact.id, Contact.name,
+                Contact.incident_contact), _CONTACTS)
         else:
-            by_key = {f"id:{crm_id}": account_id for account_id, crm_id in bulk.plain_rows(
-                s, select(CustomerAccount.id, CustomerAccount.crm_id)
-                .where(CustomerAccount.crm_id.is_not(None)))}
-            # An address at several accounts belongs to the first one stored: read newest
-            # first, the first stored is the last one written into the dict.
-            by_email = dict(bulk.plain_rows(s, select(Contact.email, Contact.account_id)
-                                            .order_by(Contact.id.desc())))
-        domains: dict[str, int] = dict(bulk.plain_rows(
-            s, select(AccountDomain.domain, AccountDomain.account_id)))
-        marks: dict[int, str] = dict(bulk.plain_rows(
-            s, select(ImpactMark.account_id, ImpactMark.impact)
-            .where(ImpactMark.incident_id == incident_id)))
-        return cls(by_key, accounts, domains, contacts, by_email, marks)
+            # An address at several accounts belongs to the first one stored.
+            emails = bulk.read_frame(s, select(Contact.email, Contact.account_id).order_by(
+                Contact.id), _EMAILS).unique("email", keep="first", maintain_order=True)
+        domains = bulk.read_frame(s, select(AccountDomain.domain, AccountDomain.account_id),
+                                  {"domain": pl.String, "account_id": pl.Int64})
+        marks = bulk.read_frame(s, select(ImpactMark.account_id, ImpactMark.impact).where(
+            ImpactMark.incident_id == incident_id), {"account_id": pl.Int64,
+                                                      "impact": pl.String})
+        return cls(keys, accounts, domains, contacts, emails, marks)
+
+
+def _lowered(names: pl.Series) -> pl.Series:
+    """`str.lower` of each name."""
+    v = pl.col("v")
+    return each(names, lambda f: f.select(fast=v.str.to_lowercase(), decided=ascii_text(v)),
+                str.lower)
 
 
 def _plan_crm(frame: pl.DataFrame | None, st: _State) -> _Plan:
@@ -297,18 +297,14 @@ def _plan_crm(frame: pl.DataFrame | None, st: _State) -> _Plan:
     plan = _Plan()
     if frame is None or frame.height == 0:
         return plan
-    v = pl.col("v")
-    lowered = each(frame["account_name"],
-                   lambda f: f.select(fast=v.str.to_lowercase(), decided=ascii_text(v)),
-                   str.lower)
     f = frame.with_columns(key=pl.when(pl.col("crm_id").is_not_null())
                            .then(pl.lit("id:") + pl.col("crm_id"))
-                           .otherwise(pl.lit("name:") + lowered))
+                           .otherwise(pl.lit("name:") + _lowered(frame["account_name"])))
     f = f.with_columns(pl.col("line").min().over("key", "email").alias("first"))
     duplicates = f.filter(pl.col("line") != pl.col("first")).select(
         "line", pl.format("duplicate of line {}", "first").alias("reason"))
     f = f.filter(pl.col("line") == pl.col("first")).join(
-        _frame({"key": st.by_key}, "account_id"), on="key", how="left", maintain_order="left")
+        st.keys, on="key", how="left", maintain_order="left")
     f = f.with_columns((pl.col("line") == pl.col("line").min().over("key")).alias("opens"))
     f = _accounts_planned(f, st, plan)
     domains = _domains_planned(f, st, plan)
@@ -335,10 +331,7 @@ def _accounts_planned(f: pl.DataFrame, st: _State, plan: _Plan) -> pl.DataFrame:
     filled = {k: v.is_not_null() & (v != "") for k, v in fields.items()}
     plan.new_accounts = f.filter(new).group_by("key", maintain_order=True).agg(
         pl.coalesce(v.filter(filled[k]).first(), v.first()).alias(k) for k, v in fields.items())
-    current = pl.DataFrame([{"account_id": i, **{f"now_{k}": a.get(k) for k in fields}}
-                            for i, a in st.accounts.items()],
-                           schema={"account_id": pl.Int64, **{f"now_{k}": pl.String
-                                                            for k in fields}})
+    current = st.accounts.select("account_id", *(pl.col(k).alias(f"now_{k}") for k in fields))
     f = f.join(current, on="account_id", how="left", maintain_order="left")
     f = f.with_columns(pl.when(~new & filled[k] & v.ne_missing(pl.coalesce(
         pl.when(filled[k]).then(v).forward_fill().shift(1).over("account_id"),
@@ -355,7 +348,7 @@ def _accounts_planned(f: pl.DataFrame, st: _State, plan: _Plan) -> pl.DataFrame:
 def _domains_planned(f: pl.DataFrame, st: _State, plan: _Plan) -> list[int]:
     """Domains not stored yet, each with the account of its first row; those rows' lines."""
     domains = f.filter(pl.col("domain").is_not_null()
-                       & ~pl.col("domain").is_in(list(st.domains))).group_by(
+                       & ~pl.col("domain").is_in(st.domains["domain"].implode())).group_by(
         "domain", maintain_order=True).agg(pl.col("line").first(), pl.col("key").first())
     plan.new_domains = domains.select("domain", "key")
     return domains["line"].to_list()
@@ -364,10 +357,7 @@ def _domains_planned(f: pl.DataFrame, st: _State, plan: _Plan) -> list[int]:
 def _contacts_planned(f: pl.DataFrame, st: _State, plan: _Plan) -> pl.DataFrame:
     """Addresses not stored for their account, and stored contacts whose name (when given) or
     incident flag changes. Adds `new_contact`, `new_name`, `new_flag`."""
-    stored = pl.DataFrame([(a, e, i, n, flag) for (a, e), (i, n, flag) in st.contacts.items()],
-                          schema={"account_id": pl.Int64, "email": pl.String,
-                                  "contact_id": pl.Int64, "now_contact": pl.String,
-                                  "now_flag": pl.Boolean}, orient="row")
+    stored = st.contacts.rename({"name": "now_contact", "incident_contact": "now_flag"})
     known = pl.col("contact_id").is_not_null()
     f = f.join(stored, on=["account_id", "email"], how="left", maintain_order="left")
     f = f.with_columns(
@@ -389,8 +379,8 @@ def _contacts_planned(f: pl.DataFrame, st: _State, plan: _Plan) -> pl.DataFrame:
 def _marks_planned(f: pl.DataFrame, st: _State, plan: _Plan) -> pl.DataFrame:
     """A row's answer that differs from the stored one is set (the last one stays); an account
     not on the incident's list yet goes on it, unanswered, with its first row. Adds `mark`."""
-    f = f.join(_frame({"account_id": st.marks}, "now_mark", pl.Int64, pl.String),
-               on="account_id", how="left", maintain_order="left")
+    f = f.join(st.marks.rename({"impact": "now_mark"}), on="account_id", how="left",
+               maintain_order="left")
     f = f.with_columns(answer=pl.col("impact").is_not_null()
                        & pl.col("impact").ne_missing(pl.col("now_mark")))
     f = f.with_columns(mark=pl.col("answer") | (pl.col("now_mark").is_null() & pl.col("opens")))
@@ -401,18 +391,10 @@ def _marks_planned(f: pl.DataFrame, st: _State, plan: _Plan) -> pl.DataFrame:
     return f
 
 
-def _frame(table: dict[str, dict[Any, Any]], value: str, key_type: Any = pl.String,
-           value_type: Any = pl.Int64) -> pl.DataFrame:
-    """A dict as a two-column frame (its one key column named by `table`'s key)."""
-    ((key, mapping),) = table.items()
-    return pl.DataFrame({key: list(mapping), value: list(mapping.values())},
-                        schema={key: key_type, value: value_type})
-
-
-def _by_domain(names: pl.Series, domains: dict[str, int]) -> pl.DataFrame:
+def _by_domain(names: pl.Series, domains: pl.DataFrame) -> pl.DataFrame:
     """`name` -> `account`: each name found as it is, else as its nearest parent domain
     (a name is looked up while it has a dot, then without its first label)."""
-    table = _frame({"at": domains}, "account")
+    table = domains.select(at="domain", account="account_id")
     todo = pl.DataFrame({"name": names, "at": names})
     found = []
     while (todo := todo.filter(pl.col("at").str.contains(".", literal=True))).height:
@@ -443,10 +425,10 @@ def _plan_engineering(frame: pl.DataFrame | None, st: _State) -> _Plan:
         return pl.concat([rest.filter(~keyed),
                           looked.filter(pl.col("account").is_null()).drop("account")])
 
-    ids = _frame({"key": st.by_key}, "account").filter(pl.col("key").str.starts_with("id:"))
+    ids = st.keys.filter(pl.col("key").str.starts_with("id:"))
     rest = look_up(frame.select("line", "value", "crm_id", "email", "domain", "host"),
-                   "crm_id", ids.with_columns(pl.col("key").str.slice(3)))
-    rest = look_up(rest, "email", _frame({"email": st.by_email}, "account"))
+                   "crm_id", ids.select(pl.col("key").str.slice(3), account="account_id"))
+    rest = look_up(rest, "email", st.emails.rename({"account_id": "account"}))
     # (A checked address has one "@".)
     rest = rest.with_columns(pl.col("email").str.slice(
         pl.col("email").str.find("@", literal=True) + 1).alias("email_domain"))
@@ -459,12 +441,12 @@ def _plan_engineering(frame: pl.DataFrame | None, st: _State) -> _Plan:
     f = pl.concat(matched).sort("line").with_columns(
         pl.col("line").min().over("account").alias("first"))
     yes = Impact.YES.value
-    already = [a for a, impact in st.marks.items() if impact == yes]
+    already = st.marks.filter(pl.col("impact") == yes)["account_id"].implode()
     f = f.with_columns(merged=(pl.col("line") != pl.col("first"))
                        | pl.col("account").is_in(already))
     plan.marks = f.filter(~pl.col("merged")).select(
         pl.col("account").alias("account_id"), key=pl.lit(None, pl.String), impact=pl.lit(yes),
-        fresh=~pl.col("account").is_in(list(st.marks)))
+        fresh=~pl.col("account").is_in(st.marks["account_id"].implode()))
     plan.imported = plan.marks.height
     merged = f.filter(pl.col("merged"))
     plan.merged_count = merged.height
@@ -525,9 +507,8 @@ def _write(s: Session, incident_id: int, plan: _Plan, st: _State, actor: str, no
 
     @functools.cache
     def ids() -> pl.DataFrame:  # account key -> id, stored and new accounts (made once)
-        known = _frame({"key": st.by_key}, "account_id")
-        return pl.concat([known, accounts.select("key", pl.col("id").alias("account_id"))]
-                         ) if accounts.height else known
+        return pl.concat([st.keys, accounts.select("key", pl.col("id").alias("account_id"))]
+                         ) if accounts.height else st.keys
 
     if plan.new_domains.height:
         bulk.insert_rows(s, AccountDomain, ("domain", "account_id"), plan.new_domains.join(
