@@ -332,29 +332,9 @@ def plain_rows(s: Session, stmt: ClauseElement) -> list[tuple[Any, ...]]:
 
 
 def read_frame(s: Session, stmt: ClauseElement, schema: Mapping[str, Any]) -> pl.DataFrame:
-    """The rows of a large read as a frame (columns named and typed by `schema`, in order), in
-    the session's transaction. PostgreSQL sends them as CSV (COPY), read by Polars: no Python
-    object per value. For text, integer and boolean columns."""
-    conn = s.connection()
-    flags = [k for k, v in schema.items() if v == pl.Boolean]
-    if conn.dialect.name != "postgresql":  # SQLite: booleans are 0 and 1
-        return pl.DataFrame(plain_rows(s, stmt), orient="row", schema={
-            k: pl.Int64 if k in flags else v for k, v in schema.items()}).with_columns(
-            pl.col(flags).cast(pl.Boolean))
-    import psycopg
-
-    query = str(stmt.compile(dialect=conn.dialect, compile_kwargs={"literal_binds": True}))
-    sql = f"COPY ({query}) TO STDOUT WITH (FORMAT csv)"
-    driver = conn.connection.dbapi_connection
-    assert isinstance(driver, psycopg.Connection)
-    try:
-        with driver.cursor() as cur, cur.copy(sql) as copy:
-            data = b"".join(copy)
-    except psycopg.Error as exc:
-        raise DBAPIError.instance(sql, None, exc, psycopg.Error) from exc
-    return pl.read_csv(data, has_header=False, raise_if_empty=False, schema={
-        k: pl.String if k in flags else v for k, v in schema.items()}).with_columns(
-        pl.col(flags) == "t")  # (COPY writes booleans as t and f)
+    """The rows of a large read (`plain_rows`) as a frame, its columns named and typed by
+    `schema`, in order (booleans may come as 0 and 1, as SQLite stores them)."""
+    return pl.DataFrame(plain_rows(s, stmt), schema=dict(schema), orient="row")
 
 
 def reserve_ids(s: Session, model: type[Any], count: int) -> list[int]:
