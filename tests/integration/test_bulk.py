@@ -18,6 +18,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from herald.errors import Conflict
+from herald.services import contacts
 from herald.services.common import find_incident
 from herald.services.contact_import import import_file
 from herald.services.context import Herald
@@ -93,12 +94,13 @@ WITH_ACCOUNTS = {CustomerAccount: 3, **LIST}
 ACCOUNT_KEYS = ["fk_account_domains_account_id_customer_accounts",
                 "fk_contacts_account_id_customer_accounts",
                 "fk_impact_marks_account_id_customer_accounts"]
-SECONDARY = {"customer_accounts": ["ix_customer_accounts_ce_email",
-                                   "ix_customer_accounts_deployment",
-                                   "uq_customer_accounts_crm_id"],
-             "account_domains": ["ix_account_domains_account_id"],
-             "contacts": ["uq_contacts_account_email"],
-             "impact_marks": []}
+# (The accounts' primary key is kept: the other tables' keys refer to it.)
+REBUILT = {"customer_accounts": ["ix_customer_accounts_ce_email",
+                                 "ix_customer_accounts_deployment",
+                                 "uq_customer_accounts_crm_id"],
+           "account_domains": ["ix_account_domains_account_id", "pk_account_domains"],
+           "contacts": ["pk_contacts", "uq_contacts_account_email"],
+           "impact_marks": ["pk_impact_marks"]}
 PRIMARY_KEYS = ["pk_account_domains", "pk_contacts", "pk_customer_accounts", "pk_impact_marks"]
 
 
@@ -178,7 +180,7 @@ def test_a_large_write_checks_account_keys_and_builds_indexes_at_the_end_identic
         before, indexes = _foreign_keys(s), _indexes(s)
     assert {r[1] for r in before} == {*ACCOUNT_KEYS, "fk_impact_marks_incident_id_incidents"}
     assert sorted(r[1] for r in indexes) == sorted(
-        [*PRIMARY_KEYS, *(x for names in SECONDARY.values() for x in names)])
+        {*PRIMARY_KEYS, *(x for names in REBUILT.values() for x in names)})
     # the unique CRM id is a constraint, the unique (account, email) a plain unique index
     assert {r[1]: r[3] for r in indexes if r[1].startswith("uq_")} == {
         "uq_customer_accounts_crm_id": "u", "uq_contacts_account_email": None}
@@ -186,15 +188,15 @@ def test_a_large_write_checks_account_keys_and_builds_indexes_at_the_end_identic
     with h.db.transaction() as s:
         with bulk.large_writes(s, WITH_ACCOUNTS, references=CustomerAccount, threshold=3):
             # during the write only the key to the incidents is there (it is never dropped),
-            # only the primary keys' indexes are left, and only the drops waited at most the
+            # only the accounts' primary key is left, and only the drops waited at most the
             # short lock timeout
             assert [r[1] for r in _foreign_keys(s)] == ["fk_impact_marks_incident_id_incidents"]
-            assert [r[1] for r in _indexes(s)] == PRIMARY_KEYS
+            assert [r[1] for r in _indexes(s)] == ["pk_customer_accounts"]
             assert s.scalar(text("SHOW lock_timeout")) == "0"
             _write_list(h, s, incident_id)
         assert (_foreign_keys(s), _indexes(s)) == (before, indexes)
     assert _changes(statements) == _dropped_and_put_back(
-        [*ACCOUNT_KEYS, *(x for names in SECONDARY.values() for x in names)])
+        [*ACCOUNT_KEYS, *(x for names in REBUILT.values() for x in names)])
     with h.db.sessions() as s:
         assert (_foreign_keys(s), _indexes(s)) == (before, indexes)
     assert _list_counts(h) == [3, 3, 3, 3]
@@ -316,7 +318,7 @@ def test_a_large_write_builds_the_indexes_again_only_into_tables_it_at_least_dou
     with h.db.transaction() as s, bulk.large_writes(
             s, WITH_ACCOUNTS, references=CustomerAccount, threshold=3):
         _write_list(h, s, incident_id)  # 3 more rows a table: large, by this threshold
-    rebuilt = [x for names in SECONDARY.values() for x in names] if held == 3 else []
+    rebuilt = [x for names in REBUILT.values() for x in names] if held == 3 else []
     assert _changes(statements) == _dropped_and_put_back([*ACCOUNT_KEYS, *rebuilt])
     assert _list_counts(h) == [held + 3] * 4
     with h.db.sessions() as s:
@@ -341,7 +343,7 @@ def test_a_large_write_keeps_the_indexes_of_tables_in_use(
                                     "drop ix_customer_accounts_deployment",
                                     "drop uq_customer_accounts_crm_id",
                                     "drop ix_account_domains_account_id",
-                                    "drop uq_contacts_account_email"]
+                                    "drop pk_account_domains", "drop pk_contacts"]
     assert "indexes are maintained" in caplog.records[0].getMessage()
     assert _list_counts(h) == [3, 3, 3, 3]
     with h.db.sessions() as s:
@@ -384,9 +386,9 @@ def test_an_import_large_enough_checks_account_keys_and_builds_indexes_at_the_en
     report = import_file(h, ref, _crm_file(tmp_path), source="crm", actor=MESSENGER)
     assert (report.accounts_created, report.contacts_created, report.marks_set) == (5, 5, 5)
     assert {"account_domains", "contacts", "impact_marks"} <= set(named)
-    if pg:  # tables were empty: every secondary index of the tables named was built again
+    if pg:  # tables were empty: their indexes (not the accounts' primary key) were built again
         assert _changes(statements) == _dropped_and_put_back(
-            [*ACCOUNT_KEYS, *(x for t in named for x in SECONDARY[t])])
+            [*ACCOUNT_KEYS, *(x for t in named for x in REBUILT[t])])
         with h.db.sessions() as s:
             assert (_foreign_keys(s), _indexes(s)) == before
     else:  # SQLite keeps its keys; the indexes it made with CREATE INDEX are built again
@@ -398,6 +400,34 @@ def test_an_import_large_enough_checks_account_keys_and_builds_indexes_at_the_en
     assert _list_counts(h) == [5, 5, 5, 5]
     with h.db.engine.connect() as conn:
         assert compare_metadata(MigrationContext.configure(conn), Base.metadata) == []
+
+
+def test_a_large_import_changes_stored_rows_before_it_drops_any_index(
+        h: Herald, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(bulk, "KEYS_CHECKED_AT_END_FROM", 5)
+    ref = new_incident(h)
+    import_file(h, ref, _crm_file(tmp_path), source="crm", actor=MESSENGER)
+    contacts.mark(h, ref, "001", "no", actor=MESSENGER)
+    statements = _statements(h)
+    # the stored contacts renamed and flagged, account 001 answered: changes to stored rows;
+    # as many contacts again: a large write that doubles the contacts
+    rows = [[*crm_row(f"Account {i}", f"00{i}", f"a{i}.example", "Cloud", first, "Able",
+                      f"{email}@a{i}.example", "Yes"), "yes" if i == 1 else ""]
+            for i in range(1, 6) for first, email in (("Anne", "ann"), ("Bea", "bea"))]
+    report = import_file(h, ref, write(tmp_path, "again.csv", csv_bytes(
+        [[*CRM_HEADER, "Impacted"], *rows])), source="crm", actor=MESSENGER)
+    assert (report.contacts_created, report.contacts_updated, report.marks_set) == (5, 5, 1)
+    writes = [" ".join(x.split()[:2]) for x in statements
+              if x.startswith(("UPDATE contacts", "UPDATE impact_marks", "DROP INDEX",
+                               "ALTER TABLE"))]
+    first_drop = next(i for i, x in enumerate(writes) if not x.startswith("UPDATE"))
+    assert {"UPDATE contacts", "UPDATE impact_marks"} == set(writes[:first_drop])
+    assert not any(x.startswith("UPDATE") for x in writes[first_drop:])
+    listed = {(r.email, r.name, r.incident_contact, r.impacted)
+              for r in contacts.list_contacts(h, ref)}
+    assert {("ann@a1.example", "Anne Able", True, True),
+            ("bea@a2.example", "Bea Able", True, None)
+            } <= listed and len(listed) == 10
 
 
 @PG_ONLY

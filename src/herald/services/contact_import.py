@@ -483,16 +483,34 @@ def _report(name: str, source: str, encoding: str, parsed: Parsed[Any], plan: _P
 
 def _apply(s: Session, incident_id: int, plan: _Plan, st: _State, actor: str, now: Any,
            source: str) -> None:
-    """Write the plan with bulk statements: COPY on PostgreSQL, one executemany on SQLite.
-    The rows each table gets decide whether their account keys are checked once at the end."""
+    """Write the plan: the changes to stored rows first, then the new rows with bulk
+    statements (COPY on PostgreSQL, multi-row INSERTs on SQLite). The rows each table gets
+    decide whether its keys are checked and its indexes built once, at the end."""
+    _update(s, incident_id, plan, actor, now, source)
     new_rows = {CustomerAccount: plan.new_accounts.height, AccountDomain: plan.new_domains.height,
                 Contact: plan.new_contacts.height, ImpactMark: int(plan.marks["fresh"].sum())}
     with bulk.large_writes(s, new_rows, references=CustomerAccount):
-        _write(s, incident_id, plan, st, actor, now, source)
+        _insert(s, incident_id, plan, st, actor, now, source)
 
 
-def _write(s: Session, incident_id: int, plan: _Plan, st: _State, actor: str, now: Any,
-           source: str) -> None:
+def _update(s: Session, incident_id: int, plan: _Plan, actor: str, now: Any,
+            source: str) -> None:
+    """Changed accounts, contacts and marks (by their keys, while every index is there)."""
+    if plan.account_updates:
+        s.execute(update(CustomerAccount), [
+            {"id": i, **v, "updated_at": now} for i, v in plan.account_updates.items()])
+    if plan.contact_updates:
+        s.execute(update(Contact), [{"id": i, **v} for i, v in plan.contact_updates.items()])
+    for (impact,), changed in plan.marks.filter(~pl.col("fresh")).group_by(
+            "impact", maintain_order=True):
+        bulk.update_where_in(s, ImpactMark, "account_id", changed["account_id"].to_list(), {
+            "impact": impact, "by": actor, "at": now, "source": source[:300]},
+            where=ImpactMark.incident_id == incident_id)
+
+
+def _insert(s: Session, incident_id: int, plan: _Plan, st: _State, actor: str, now: Any,
+            source: str) -> None:
+    """New accounts, domains, contacts and marks."""
     accounts = plan.new_accounts
     if accounts.height:
         reserved = bulk.reserve_ids(s, CustomerAccount, accounts.height)
@@ -501,9 +519,6 @@ def _write(s: Session, incident_id: int, plan: _Plan, st: _State, actor: str, no
                                          updated_at=pl.lit(now))
         bulk.insert_rows(s, CustomerAccount,
                          (*_ACCOUNT_COLUMNS, "ce_none", "ae_none", "updated_at"), accounts)
-    if plan.account_updates:
-        s.execute(update(CustomerAccount), [
-            {"id": i, **v, "updated_at": now} for i, v in plan.account_updates.items()])
 
     @functools.cache
     def ids() -> pl.DataFrame:  # account key -> id, stored and new accounts (made once)
@@ -518,22 +533,15 @@ def _write(s: Session, incident_id: int, plan: _Plan, st: _State, actor: str, no
         bulk.insert_rows(s, Contact, ("id", "account_id", "email", "name", "incident_contact"),
                          plan.new_contacts.join(ids(), on="key", maintain_order="left")
                          .with_columns(pl.Series("id", reserved, dtype=pl.Int64)))
-    if plan.contact_updates:
-        s.execute(update(Contact), [{"id": i, **v} for i, v in plan.contact_updates.items()])
-    marks = plan.marks
-    if marks["account_id"].null_count():  # the marks of new accounts
-        marks = marks.join(ids(), on="key", how="left", maintain_order="left").select(
-            pl.coalesce("account_id", "account_id_right").alias("account_id"), "impact", "fresh")
-    if marks["fresh"].any():
+    fresh = plan.marks.filter("fresh")
+    if fresh["account_id"].null_count():  # the marks of new accounts
+        fresh = fresh.join(ids(), on="key", how="left", maintain_order="left").select(
+            pl.coalesce("account_id", "account_id_right").alias("account_id"), "impact")
+    if fresh.height:
         bulk.insert_rows(s, ImpactMark, ("incident_id", "account_id", "impact", "by", "at",
-                                         "source"), marks.filter("fresh").with_columns(
+                                         "source"), fresh.with_columns(
             incident_id=pl.lit(incident_id), by=pl.lit(actor), at=pl.lit(now),
             source=pl.lit(source[:300])))
-    for (impact,), changed in marks.filter(~pl.col("fresh")).group_by(
-            "impact", maintain_order=True):
-        bulk.update_where_in(s, ImpactMark, "account_id", changed["account_id"].to_list(), {
-            "impact": impact, "by": actor, "at": now, "source": source[:300]},
-            where=ImpactMark.incident_id == incident_id)
 
 
 def _remember(s: Session, source: str, mapping: dict[str, str], actor: str, now: Any) -> None:

@@ -128,12 +128,13 @@ def large_writes(s: Session, new_rows: Mapping[type[Any], int] | None = None, *,
       names and definitions (read from pg_constraint), when it ends: ADD CONSTRAINT checks every
       row in one join, where each row inserted meanwhile would have cost a trigger call;
     - if it gets at least as many rows as it already holds (a first load, or one that at least
-      doubles it), its secondary indexes (all but the primary key's; unique ones too, as
-      constraints if they are constraints) are dropped for the block and built again when it
-      ends, with the same names and definitions (pg_get_indexdef, pg_get_constraintdef): one
-      sort each instead of an insertion per row. The block must not need them (no ON CONFLICT
-      on them). Indexes a foreign key depends on, clustered, replica-identity or invalid ones,
-      and those in a tablespace of their own, are kept.
+      doubles it), its indexes (unique ones and the primary key's too, as constraints if they
+      are constraints) are dropped for the block and built again when it ends, with the same
+      names and definitions (pg_get_indexdef, pg_get_constraintdef): one sort each instead of
+      an insertion per row. The block must not need them (no ON CONFLICT, no updates or
+      lookups by them: make those before it). Indexes a foreign key depends on (a primary key
+      other tables refer to), clustered, replica-identity or invalid ones, and those in a
+      tablespace of their own, are kept.
     All of it is in the caller's transaction, so a row pointing at a missing account, or a
     duplicate a unique index refuses, fails the transaction as an IntegrityError and nothing is
     committed unchecked; if the block raises, or a check fails, the block's writes are rolled
@@ -159,7 +160,7 @@ def large_writes(s: Session, new_rows: Mapping[type[Any], int] | None = None, *,
         return
     referenced = [] if references is None else [table_of(references)]
     changes = [c for r in referenced for c in _foreign_keys(conn, large, r)]
-    changes += _secondary_indexes(conn, large)
+    changes += _rebuilt_indexes(conn, large)
     in_use = ", ".join(sorted({t.name for t in (*large, *referenced)}))
     with _dropped_for_the_block(conn, changes, in_use, lock_timeout or KEYS_LOCK_TIMEOUT):
         yield
@@ -187,20 +188,21 @@ def _foreign_keys(conn: Connection, tables: Iterable[Table], referenced: Table,
 
 
 # The indexes of a table rebuilt after a large write: the name (schema-qualified when needed),
-# the unique or exclusion constraint it backs if any, and the definition that makes it again.
-_SECONDARY_INDEXES = text(
+# the primary key, unique or exclusion constraint it backs if any, and the definition that makes
+# it again.
+_REBUILT_INDEXES = text(
     "SELECT CAST(i.indexrelid AS regclass)::text, c.conname, "
     "coalesce(pg_get_constraintdef(c.oid), pg_get_indexdef(i.indexrelid)) "
     "FROM pg_index i JOIN pg_class x ON x.oid = i.indexrelid "
     "LEFT JOIN pg_constraint c ON c.conindid = i.indexrelid AND c.conrelid = i.indrelid "
-    "AND c.contype IN ('u', 'x') "
-    "WHERE i.indrelid = CAST(:t AS regclass) AND NOT i.indisprimary AND i.indisvalid "
+    "AND c.contype IN ('p', 'u', 'x') "
+    "WHERE i.indrelid = CAST(:t AS regclass) AND i.indisvalid "
     "AND NOT i.indisclustered AND NOT i.indisreplident AND x.reltablespace = 0 "
     "AND NOT EXISTS (SELECT FROM pg_constraint f WHERE f.contype = 'f' "
     "AND f.conindid = i.indexrelid) ORDER BY 1")
 
 
-def _secondary_indexes(conn: Connection, new_rows: Mapping[Table, int]) -> list[_Change]:
+def _rebuilt_indexes(conn: Connection, new_rows: Mapping[Table, int]) -> list[_Change]:
     """Those of the tables that get at least as many new rows as they hold: counting at most
     one row more than the new ones tells, exactly and at a cost bounded by the write itself
     (pg_class.reltuples is an estimate, -1 until the table is first vacuumed or analyzed)."""
@@ -213,7 +215,7 @@ def _secondary_indexes(conn: Connection, new_rows: Mapping[Table, int]) -> list[
         changes += [_constraint(conn, table, constraint, definition) if constraint
                     else (f"DROP INDEX {index}", definition)
                     for index, constraint, definition in conn.execute(
-                        _SECONDARY_INDEXES, {"t": table})]
+                        _REBUILT_INDEXES, {"t": table})]
     return changes
 
 
