@@ -160,8 +160,8 @@ def _write_list(h: Herald, s: Session, incident_id: int, *, missing_account: boo
                      [(incident_id, i, "unknown", MESSENGER, now, "test") for i in ids])
 
 
-def _incident_id(h: Herald) -> int:
-    ref = new_incident(h)
+def _incident_id(h: Herald, number: str = "inc-1") -> int:
+    ref = new_incident(h, number=number)
     with h.db.sessions() as s:
         return find_incident(s, ref).id
 
@@ -490,3 +490,21 @@ def test_reserving_ids_waits_for_a_transaction_that_holds_the_table(h: Herald) -
     with h.db.sessions() as s:
         later = bulk.reserve_ids(s, Contact, 100)
     assert later[0] > held[-1]
+
+
+def test_update_where_in_sets_the_listed_rows_only(h: Herald) -> None:
+    first, other = _incident_id(h), _incident_id(h, "inc-2")
+    with h.db.transaction() as s:
+        _write_list(h, s, first, n=7000)
+        ids = bulk.plain_rows(s, select(CustomerAccount.id).order_by(CustomerAccount.id))
+        bulk.insert_rows(s, ImpactMark, ("incident_id", "account_id", "impact", "by", "at",
+                                         "source"),
+                         [(other, i, "unknown", MESSENGER, h.clock.now(), "test")
+                          for (i,) in ids])
+        chosen = [i for (i,) in ids[::2]]  # 3,500 accounts, more than any one IN list held
+        bulk.update_where_in(s, ImpactMark, "account_id", chosen, {"impact": "yes"},
+                             where=ImpactMark.incident_id == first)
+    with h.db.sessions() as s:
+        yes = s.execute(select(ImpactMark.incident_id, ImpactMark.account_id)
+                        .where(ImpactMark.impact == "yes")).all()
+    assert sorted(yes) == [(first, i) for i in chosen]

@@ -13,6 +13,7 @@ end, too (see `large_writes`).
 from __future__ import annotations
 
 import io
+import json
 import logging
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
@@ -21,17 +22,15 @@ from typing import Any, cast
 
 import polars as pl
 from sqlalchemy import (
-    ARRAY,
     ClauseElement,
     Connection,
     Table,
-    any_,
-    bindparam,
     func,
     select,
     text,
     update,
 )
+from sqlalchemy import column as sql_column
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.compiler import SQLCompiler
@@ -39,7 +38,6 @@ from sqlalchemy.sql.compiler import SQLCompiler
 log = logging.getLogger("herald.store")
 
 ROWS_PER_INSERT = 100  # SQLite: rows per INSERT statement (fewer steps; more bind no faster)
-IN_CHUNK = 5000  # ids per "IN (...)" list: well under SQLite's limit on bound parameters
 # New rows in one table from which its foreign keys are checked once, after the write, instead
 # of row by row, and its indexes rebuilt if it at least doubles (PostgreSQL). Smaller writes keep
 # the per-row checks and index maintenance and never take the strong locks a drop needs.
@@ -376,17 +374,16 @@ _HELD_EXCLUSIVELY = text(
 
 def update_where_in(s: Session, model: type[Any], key: str, keys: Iterable[Any],
                     values: dict[str, Any], where: Any = None) -> None:
-    """Set the same `values` on every row whose `key` column is in `keys`: one statement with
-    an array on PostgreSQL, chunked IN lists on SQLite."""
+    """Set the same `values` on every row whose `key` column is in `keys`, in one statement:
+    the keys are sent as one JSON array (no parameter per key to bind, or to compile)."""
     table = table_of(model)
-    keys = list(keys)
     column = table.c[key]
-    postgres = s.get_bind().dialect.name == "postgresql"
-    stmt = update(table).values(values).where(
-        column == any_(bindparam("keys", type_=ARRAY(column.type))) if postgres
-        else column.in_(bindparam("keys", expanding=True)))
+    dialect = s.get_bind().dialect
+    listed = (f"SELECT CAST(value AS {column.type.compile(dialect)}) "  # noqa: S608 (a type)
+              "FROM json_array_elements_text(CAST(:keys AS json))"
+              if dialect.name == "postgresql" else "SELECT value FROM json_each(:keys)")
+    stmt = update(table).values(values).where(column.in_(
+        text(listed).columns(sql_column("value", column.type))))
     if where is not None:
         stmt = stmt.where(where)
-    step = len(keys) if postgres else IN_CHUNK
-    for i in range(0, len(keys), step or 1):
-        s.execute(stmt, {"keys": keys[i:i + step]})
+    s.execute(stmt, {"keys": json.dumps(list(keys))})
