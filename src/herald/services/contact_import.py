@@ -471,13 +471,11 @@ def _report(name: str, source: str, encoding: str, parsed: Parsed[Any], plan: _P
                  if i < len(layout.headers)} if layout else {},
         read=parsed.read, imported=plan.imported, merged=plan.merged_count, rejected=rejected,
         unmatched=unmatched,
-        ignored=[RowIssue(line=x.line, reason=x.reason)
-                 for x in parsed.ignored],
+        ignored=[RowIssue(line=x.line, reason=x.reason) for x in parsed.ignored],
         merged_lines=plan.merged, merged_lines_omitted=plan.merged_count - len(plan.merged),
         accounts_created=plan.new_accounts.height,
         accounts_updated=len(plan.account_updates), contacts_created=plan.new_contacts.height,
-        contacts_updated=len(plan.contact_updates), marks_set=plan.marks.height,
-        dry_run=dry_run,
+        contacts_updated=len(plan.contact_updates), marks_set=plan.marks.height, dry_run=dry_run,
     )
 
 
