@@ -509,31 +509,26 @@ def _update(s: Session, incident_id: int, plan: _Plan, actor: str, now: Any,
 def _insert(s: Session, incident_id: int, plan: _Plan, st: _State, actor: str, now: Any,
             source: str) -> None:
     """New accounts, domains, contacts and marks."""
-    accounts = plan.new_accounts
-    if accounts.height:
-        reserved = bulk.reserve_ids(s, CustomerAccount, accounts.height)
-        accounts = accounts.with_columns(pl.Series("id", reserved, dtype=pl.Int64),
-                                         ce_none=pl.lit(False), ae_none=pl.lit(False),
-                                         updated_at=pl.lit(now))
+    ids = st.keys  # account key -> id, of the stored accounts and then of the new ones
+    if plan.new_accounts.height:
+        reserved = bulk.reserve_ids(s, CustomerAccount, plan.new_accounts.height)
+        accounts = plan.new_accounts.with_columns(
+            pl.Series("id", reserved, dtype=pl.Int64), ce_none=pl.lit(False),
+            ae_none=pl.lit(False), updated_at=pl.lit(now))
         bulk.insert_rows(s, CustomerAccount,
                          (*_ACCOUNT_COLUMNS, "ce_none", "ae_none", "updated_at"), accounts)
-
-    @functools.cache
-    def ids() -> pl.DataFrame:  # account key -> id, stored and new accounts (made once)
-        return pl.concat([st.keys, accounts.select("key", pl.col("id").alias("account_id"))]
-                         ) if accounts.height else st.keys
-
+        ids = pl.concat([ids, accounts.select("key", account_id="id")])
     if plan.new_domains.height:
         bulk.insert_rows(s, AccountDomain, ("domain", "account_id"), plan.new_domains.join(
-            ids(), on="key").sort("domain"))  # (in key order: cheaper)
+            ids, on="key").sort("domain"))  # (in key order: cheaper)
     if plan.new_contacts.height:
         reserved = bulk.reserve_ids(s, Contact, plan.new_contacts.height)
         bulk.insert_rows(s, Contact, ("id", "account_id", "email", "name", "incident_contact"),
-                         plan.new_contacts.join(ids(), on="key", maintain_order="left")
+                         plan.new_contacts.join(ids, on="key", maintain_order="left")
                          .with_columns(pl.Series("id", reserved, dtype=pl.Int64)))
     fresh = plan.marks.filter("fresh")
     if fresh["account_id"].null_count():  # the marks of new accounts
-        fresh = fresh.join(ids(), on="key", how="left", maintain_order="left").select(
+        fresh = fresh.join(ids, on="key", how="left", maintain_order="left").select(
             pl.coalesce("account_id", "account_id_right").alias("account_id"), "impact")
     if fresh.height:
         bulk.insert_rows(s, ImpactMark, ("incident_id", "account_id", "impact", "by", "at",
