@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
+from herald.store.checkpoints import WAL_LIMIT
 from herald.store.db import Database
 
 SQLITE_ONLY = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
@@ -43,6 +44,23 @@ def test_a_commit_leaves_the_checkpoint_to_the_thread(database_url: str) -> None
         db.dispose()
     with db.transaction() as s:  # (a disposed database opens new connections on demand)
         assert s.execute(text("SELECT count(*) FROM filler")).scalar() == 5001
+
+
+@SQLITE_ONLY
+def test_small_commits_after_a_large_one_do_not_each_checkpoint(database_url: str) -> None:
+    db = Database(database_url)
+    assert db.checkpoints is not None
+    wal = Path(f"{db.checkpoints.path}-wal")
+    try:
+        _write(db, 40_000)  # a log of about 8 MiB
+        db.checkpoints.settle()
+        assert db.checkpoints.done == 1 and wal.stat().st_size > WAL_LIMIT
+        for _ in range(3):  # the log starts over, cut back to the limit: nothing more to copy
+            _write(db, 1)
+            db.checkpoints.settle()
+        assert db.checkpoints.done == 1 and wal.stat().st_size <= WAL_LIMIT
+    finally:
+        db.dispose()
 
 
 @SQLITE_ONLY

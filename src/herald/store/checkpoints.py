@@ -20,6 +20,8 @@ class Checkpointer:
     and syncing it before the commit returns: a large import would wait a second more for it.
     Herald's connections run with `wal_autocheckpoint` off and this thread checkpoints instead,
     PASSIVE (it never blocks a reader or a writer). The thread starts with the first large log.
+    The connections' `journal_size_limit` cuts a copied-back log to the limit when it starts
+    over, so the log's size on disk tells whether there is much to copy.
     """
 
     def __init__(self, path: Path, limit: int = WAL_LIMIT) -> None:

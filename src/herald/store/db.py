@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
 
 from herald.errors import Conflict, HeraldError
-from herald.store.checkpoints import Checkpointer
+from herald.store.checkpoints import WAL_LIMIT, Checkpointer
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -32,7 +32,10 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
 
 
 def _no_checkpoints_on_commit(dbapi_conn: Any, _record: Any) -> None:
-    dbapi_conn.execute("PRAGMA wal_autocheckpoint=0")  # see Checkpointer
+    """See Checkpointer. A log that has been copied back is cut to the limit when it starts
+    over, so that its size tells how much is left to copy."""
+    dbapi_conn.execute("PRAGMA wal_autocheckpoint=0")
+    dbapi_conn.execute(f"PRAGMA journal_size_limit={WAL_LIMIT}")
 
 
 def make_engine(url: str) -> Engine:
