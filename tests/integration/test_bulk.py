@@ -71,11 +71,10 @@ def test_read_frame_reads_what_the_orm_reads(h: Herald) -> None:
         q = select(CustomerAccount.id, CustomerAccount.crm_id, CustomerAccount.name,
                    CustomerAccount.ce_none).where(CustomerAccount.id != ids[0]).order_by(
             CustomerAccount.id)
-        frame = bulk.read_frame(s, q, {"id": pl.Int64, "crm_id": pl.String, "name": pl.String,
-                                       "flag": pl.Boolean})
+        schema = {"id": pl.Int64, "crm_id": pl.String, "name": pl.String, "flag": pl.Boolean}
+        frame = bulk.read_frame(s, q, schema)
         assert frame.rows() == [tuple(r) for r in s.execute(q)]
         assert frame.columns == ["id", "crm_id", "name", "flag"] and len(frame) == 4
-        schema = {"id": pl.Int64, "crm_id": pl.String, "name": pl.String, "flag": pl.Boolean}
         empty = bulk.read_frame(s, q.where(CustomerAccount.id < 0), schema)
         assert (empty.height, empty.schema) == (0, pl.Schema(schema))
 
